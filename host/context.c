@@ -1,0 +1,254 @@
+/* context.c: lrncl contexts (the user's cl_context + device) and their program cache. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Generated at build time from the kernels folder by cmake/embed_kernels.cmake. */
+struct lrncl_embedded_source { const char *name; const char *text; size_t size; };
+extern const struct lrncl_embedded_source lrncl_embedded_sources[];
+
+static const struct lrncl_embedded_source *find_source(const char *name) {
+    for (const struct lrncl_embedded_source *s = lrncl_embedded_sources; s->name; ++s)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_context **out) {
+    lrncl__clear_error();
+    if (!out)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_context_create: out is NULL");
+    if (!ctx || !dev)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_context_create: %s is NULL",
+                           !ctx ? "cl_context" : "cl_device_id");
+
+    /* The device must belong to the context. */
+    cl_uint ndev = 0;
+    cl_int err = clGetContextInfo(ctx, CL_CONTEXT_NUM_DEVICES, sizeof ndev, &ndev, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetContextInfo(CL_CONTEXT_NUM_DEVICES)");
+    cl_device_id *devs = malloc(sizeof *devs * (ndev ? ndev : 1));
+    if (!devs)
+        return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_context_create: no memory");
+    err = clGetContextInfo(ctx, CL_CONTEXT_DEVICES, sizeof *devs * ndev, devs, NULL);
+    int found = 0;
+    for (cl_uint i = 0; err == CL_SUCCESS && i < ndev; ++i)
+        found |= devs[i] == dev;
+    free(devs);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetContextInfo(CL_CONTEXT_DEVICES)");
+    if (!found)
+        return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "lrncl_context_create: the device is not in the context");
+
+    lrncl_context *c = calloc(1, sizeof *c);
+    if (!c)
+        return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_context_create: no memory");
+    if (mtx_init(&c->lock, mtx_plain) != thrd_success) {
+        free(c);
+        return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_context_create: mtx_init failed");
+    }
+    err = clRetainContext(ctx);
+    if (err != CL_SUCCESS) {
+        mtx_destroy(&c->lock);
+        free(c);
+        return lrncl__cl_fail(err, "clRetainContext");
+    }
+    c->ctx = ctx;
+    c->dev = dev;
+    *out = c;
+    return LRNCL_SUCCESS;
+}
+
+/* Parses "P:D" with non-negative decimal indices; 0 on success. */
+static int parse_device_spec(const char *s, unsigned long *p, unsigned long *d) {
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    *p = strtoul(s, &end, 10);
+    if (errno || *end != ':' || end[1] < '0' || end[1] > '9')
+        return -1;
+    *d = strtoul(end + 1, &end, 10);
+    return (errno || *end) ? -1 : 0;
+}
+
+lrncl_status lrncl_context_create_default(lrncl_context **out) {
+    lrncl__clear_error();
+    if (!out)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_context_create_default: out is NULL");
+
+    const char *spec = getenv("LRNCL_DEVICE");
+    unsigned long want_p = 0, want_d = 0;
+    int explicit = spec && *spec;
+    if (explicit && parse_device_spec(spec, &want_p, &want_d) != 0)
+        return lrncl__fail(LRNCL_ERROR_INVALID_DEVICE,
+                           "LRNCL_DEVICE=\"%s\" is not of the form platform:device (e.g. 0:0)", spec);
+
+    cl_uint nplat = 0;
+    cl_int err = clGetPlatformIDs(0, NULL, &nplat);
+    if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && nplat == 0))
+        return lrncl__fail(LRNCL_ERROR_NO_DEVICE, "no OpenCL platform found (is an ICD such as "
+                           "pocl-opencl-icd installed, and POCL_CACHE_DIR writable?)");
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetPlatformIDs");
+    cl_platform_id *plats = malloc(sizeof *plats * nplat);
+    if (!plats)
+        return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_context_create_default: no memory");
+    err = clGetPlatformIDs(nplat, plats, NULL);
+    if (err != CL_SUCCESS) {
+        free(plats);
+        return lrncl__cl_fail(err, "clGetPlatformIDs");
+    }
+
+    cl_device_id dev = NULL;
+    lrncl_status st = LRNCL_SUCCESS;
+    for (cl_uint p = 0; p < nplat && !dev; ++p) {
+        if (explicit && p != want_p)
+            continue;
+        cl_uint ndev = 0;
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &ndev);
+        if (err == CL_DEVICE_NOT_FOUND)
+            ndev = 0;
+        else if (err != CL_SUCCESS) {
+            st = lrncl__cl_fail(err, "clGetDeviceIDs");
+            break;
+        }
+        if (ndev == 0 || (explicit && want_d >= ndev))
+            continue;
+        cl_device_id *devs = malloc(sizeof *devs * ndev);
+        if (!devs) {
+            st = lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_context_create_default: no memory");
+            break;
+        }
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL);
+        if (err == CL_SUCCESS)
+            dev = devs[explicit ? want_d : 0];
+        else
+            st = lrncl__cl_fail(err, "clGetDeviceIDs");
+        free(devs);
+    }
+    free(plats);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    if (!dev)
+        return explicit ? lrncl__fail(LRNCL_ERROR_INVALID_DEVICE,
+                                      "LRNCL_DEVICE=\"%s\": no such platform:device (see `lrncl devices`)", spec)
+                        : lrncl__fail(LRNCL_ERROR_NO_DEVICE, "no OpenCL device found on %u platform(s) "
+                                      "(for PoCL, check that POCL_CACHE_DIR is writable)", (unsigned)nplat);
+
+    cl_context ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clCreateContext");
+    st = lrncl_context_create(ctx, dev, out);
+    clReleaseContext(ctx); /* the lrncl context holds its own reference */
+    return st;
+}
+
+cl_context lrncl_context_cl(const lrncl_context *c) { return c ? c->ctx : NULL; }
+
+cl_device_id lrncl_context_device(const lrncl_context *c) { return c ? c->dev : NULL; }
+
+size_t lrncl_context_program_builds(const lrncl_context *c) {
+    if (!c)
+        return 0;
+    mtx_lock((mtx_t *)&c->lock);
+    size_t n = c->builds;
+    mtx_unlock((mtx_t *)&c->lock);
+    return n;
+}
+
+void lrncl_context_release(lrncl_context *c) {
+    if (!c)
+        return;
+    for (lrncl_program_entry *e = c->programs, *next; e; e = next) {
+        next = e->next;
+        clReleaseProgram(e->program);
+        free(e);
+    }
+    clReleaseContext(c->ctx);
+    mtx_destroy(&c->lock);
+    free(c);
+}
+
+static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
+    return a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
+           a->reg_window == b->reg_window;
+}
+
+/* Builds the program of one variant: lrn_common.cl followed by the mode's file. */
+static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
+    const struct lrncl_embedded_source *common = find_source("lrn_common");
+    const struct lrncl_embedded_source *body =
+        find_source(v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
+    if (!common || !body)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "kernel source missing from the library build");
+
+    const char *texts[2] = {common->text, body->text};
+    size_t sizes[2] = {common->size, body->size};
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(c->ctx, 2, texts, sizes, &err);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clCreateProgramWithSource");
+
+    char options[256];
+    snprintf(options, sizeof options,
+             "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d",
+             v->lo, v->hi, (int)v->beta_path, v->reg_window);
+    err = clBuildProgram(prog, 1, &c->dev, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t len = 0;
+        char *log = NULL;
+        if (clGetProgramBuildInfo(prog, c->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) == CL_SUCCESS &&
+            (log = malloc(len + 256)) != NULL) {
+            int head = snprintf(log, 256, "clBuildProgram (%s) failed (%d); build log:\n", options, (int)err);
+            if (clGetProgramBuildInfo(prog, c->dev, CL_PROGRAM_BUILD_LOG, len, log + head, NULL) != CL_SUCCESS)
+                log[head] = '\0';
+            lrncl__set_error_text(log);
+            free(log);
+        } else {
+            lrncl__fail(LRNCL_ERROR_BUILD_FAILED, "clBuildProgram (%s) failed (%d); no build log", options,
+                        (int)err);
+        }
+        clReleaseProgram(prog);
+        return LRNCL_ERROR_BUILD_FAILED;
+    }
+    *out = prog;
+    return LRNCL_SUCCESS;
+}
+
+lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
+    lrncl_status st = LRNCL_SUCCESS;
+    mtx_lock(&c->lock);
+    lrncl_program_entry *e = c->programs;
+    while (e && !variant_equal(&e->key, v))
+        e = e->next;
+    if (!e) {
+        cl_program prog;
+        st = build_program(c, v, &prog);
+        if (st == LRNCL_SUCCESS) {
+            c->builds++;
+            e = calloc(1, sizeof *e);
+            if (!e) {
+                clReleaseProgram(prog);
+                st = lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "program cache: no memory");
+            } else {
+                e->key = *v;
+                e->program = prog;
+                e->next = c->programs;
+                c->programs = e;
+            }
+        }
+    }
+    if (st == LRNCL_SUCCESS) {
+        cl_int err = clRetainProgram(e->program);
+        if (err != CL_SUCCESS)
+            st = lrncl__cl_fail(err, "clRetainProgram");
+        else
+            *out = e->program;
+    }
+    mtx_unlock(&c->lock);
+    return st;
+}

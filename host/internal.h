@@ -1,0 +1,86 @@
+/* internal.h: lrncl's private declarations shared by the host sources (not installed). */
+#ifndef LRNCL_INTERNAL_H
+#define LRNCL_INTERNAL_H
+
+#include "lrncl.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <threads.h>
+
+/* Windows at most this wide keep their values in registers (fully unrolled shift registers);
+ * wider ones re-read the window from memory. Both are exact: every sum is formed afresh. */
+#define LRNCL_REG_WINDOW_MAX 16
+
+/* The canonical parameters every convention reduces to (SPEC section 1). */
+typedef struct lrncl_canon {
+    lrncl_mode mode;
+    int lo, hi;      /* window below / above the centre, forward direction */
+    double a, k;     /* scale = k + a * sum(x^2) */
+    double beta;
+} lrncl_canon;
+
+/* Which x^-beta the kernels compile in; beta itself stays a kernel argument. */
+typedef enum { LRNCL_BETA_GENERAL = 0, LRNCL_BETA_075 = 1, LRNCL_BETA_05 = 2, LRNCL_BETA_1 = 3 } lrncl_beta_path;
+
+typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL program */
+    lrncl_mode mode;
+    int lo, hi;
+    lrncl_beta_path beta_path;
+    int reg_window;              /* 1: registers, 0: re-read loop */
+} lrncl_variant;
+
+typedef struct lrncl_program_entry {
+    struct lrncl_program_entry *next;
+    lrncl_variant key;
+    cl_program program;
+} lrncl_program_entry;
+
+struct lrncl_context {
+    cl_context ctx;
+    cl_device_id dev;
+    mtx_t lock;                  /* guards programs and builds */
+    lrncl_program_entry *programs;
+    size_t builds;
+};
+
+enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
+
+struct lrncl_plan {
+    lrncl_context *owner;
+    lrncl_desc desc;
+    lrncl_canon canon;
+    lrncl_variant variant;
+    size_t elements;
+    cl_kernel kernels[LRNCL_K_COUNT];
+    size_t local[LRNCL_K_COUNT];  /* work-group size along dimension 0 */
+    mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe */
+};
+
+/* status.c: thread-local error detail. Both return s so callers can `return lrncl__fail(...)`. */
+lrncl_status lrncl__fail(lrncl_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+lrncl_status lrncl__cl_fail(cl_int err, const char *what);
+void lrncl__clear_error(void);
+void lrncl__set_error_text(const char *text);   /* for long texts such as build logs */
+
+/* plan.c: descriptor validation and reduction to canonical form. */
+lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements);
+
+/* context.c: the program for a variant, built on first use (retained for the caller). */
+lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);
+
+/* Evaluates an OpenCL call; on failure records it and jumps to the function's cleanup label. */
+#define LRNCL_CL_CHECK(call, status_var, label)                                   \
+    do {                                                                          \
+        cl_int lrncl_err_ = (call);                                               \
+        if (lrncl_err_ != CL_SUCCESS) {                                           \
+            (status_var) = lrncl__cl_fail(lrncl_err_, #call);                     \
+            goto label;                                                           \
+        }                                                                         \
+    } while (0)
+
+#endif /* LRNCL_INTERNAL_H */

@@ -1,0 +1,165 @@
+/* run.c: lrncl_forward and lrncl_backward: argument checks, then kernel enqueues. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *name;
+    cl_mem mem;
+    int required;
+} buffer_arg;
+
+/* Everything that can be checked before anything is enqueued. */
+static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const buffer_arg *bufs, int nbufs,
+                               int first_output, cl_uint num_wait, const cl_event *wait) {
+    if (!p || !q)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "%s is NULL", !p ? "plan" : "command queue");
+    for (int i = 0; i < nbufs; ++i)
+        if (bufs[i].required && !bufs[i].mem)
+            return lrncl__fail(LRNCL_ERROR_NULL_BUFFER, "buffer %s is NULL", bufs[i].name);
+    if ((num_wait > 0) != (wait != NULL))
+        return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "num_wait is %u but wait is %s",
+                           (unsigned)num_wait, wait ? "not NULL" : "NULL");
+    for (int i = first_output; i < nbufs; ++i)
+        for (int j = 0; j < nbufs; ++j)
+            if (i != j && bufs[i].mem && bufs[i].mem == bufs[j].mem)
+                return lrncl__fail(LRNCL_ERROR_ALIASED_BUFFERS, "output %s is the same buffer as %s",
+                                   bufs[i].name, bufs[j].name);
+
+    cl_context qctx = NULL;
+    cl_device_id qdev = NULL;
+    cl_int err = clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetCommandQueueInfo");
+    if (qctx != p->owner->ctx || qdev != p->owner->dev)
+        return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "the queue belongs to another %s than the plan",
+                           qctx != p->owner->ctx ? "context" : "device");
+
+    size_t bytes = p->elements * sizeof(float);
+    for (int i = 0; i < nbufs; ++i) {
+        if (!bufs[i].mem)
+            continue;
+        cl_context mctx = NULL;
+        size_t size = 0;
+        err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_SIZE, sizeof size, &size, NULL);
+        if (err != CL_SUCCESS)
+            return lrncl__cl_fail(err, bufs[i].name);
+        if (mctx != p->owner->ctx)
+            return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "buffer %s belongs to another context", bufs[i].name);
+        if (size < bytes)
+            return lrncl__fail(LRNCL_ERROR_BUFFER_TOO_SMALL, "buffer %s holds %zu bytes; the shape needs %zu",
+                               bufs[i].name, size, bytes);
+    }
+    return LRNCL_SUCCESS;
+}
+
+/* The launch geometry: dimension 0 walks the contiguous axis (H*W across, W within), each
+ * work-item slides along the remaining axis (channels across, rows within). */
+static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t local[2]) {
+    const lrncl_desc *d = &p->desc;
+    size_t extent = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->h * d->w : d->w;
+    size_t l = p->local[which];
+    global[0] = (extent + l - 1) / l * l;
+    global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->n : d->n * d->c;
+    local[0] = l;
+    local[1] = 1;
+}
+
+/* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta. */
+static cl_int set_shape_args(const lrncl_plan *p, cl_kernel k, cl_uint first) {
+    cl_uint dims[3] = {(cl_uint)p->desc.c, (cl_uint)p->desc.h, (cl_uint)p->desc.w};
+    cl_float sqrt_a = (cl_float)sqrt(p->canon.a), kk = (cl_float)p->canon.k, beta = (cl_float)p->canon.beta;
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < 3 && err == CL_SUCCESS; ++i)
+        err = clSetKernelArg(k, first + (cl_uint)i, sizeof(cl_uint), &dims[i]);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, first + 3, sizeof sqrt_a, &sqrt_a);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, first + 4, sizeof kk, &kk);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, first + 5, sizeof beta, &beta);
+    return err;
+}
+
+static cl_int set_mem_args(cl_kernel k, const cl_mem *mems, int n) {
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < n && err == CL_SUCCESS; ++i)
+        err = clSetKernelArg(k, (cl_uint)i, sizeof(cl_mem), &mems[i]);
+    return err;
+}
+
+/* Forward kernel: y and scale may each be NULL (then not written). Caller holds p->lock. */
+static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
+                                    cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    lrncl_status st = LRNCL_SUCCESS;
+    cl_kernel k = p->kernels[LRNCL_K_FWD];
+    cl_mem mems[3] = {x, y, scale};
+    size_t global[2], local[2];
+    geometry(p, LRNCL_K_FWD, global, local);
+    LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
+    LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+out:
+    return st;
+}
+
+lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
+                           cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    lrncl__clear_error();
+    buffer_arg bufs[] = {{"x", x, 1}, {"y", y, 1}, {"scale", scale, 0}};
+    lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    mtx_lock(&p->lock);
+    st = enqueue_forward(p, q, x, y, scale, num_wait, wait, done);
+    mtx_unlock(&p->lock);
+    return st;
+}
+
+lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
+                            cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    lrncl__clear_error();
+    buffer_arg bufs[] = {{"x", x, 1}, {"y", y, 1}, {"dy", dy, 1}, {"scale", scale, 0}, {"dx", dx, 1}};
+    lrncl_status st = check_call(p, q, bufs, 5, 4, num_wait, wait);
+    if (st != LRNCL_SUCCESS)
+        return st;
+
+    cl_mem tmp_scale = NULL;
+    cl_event scale_done = NULL;
+    mtx_lock(&p->lock);
+    /* The within-channel backward reads the scale at its neighbours; without one given, a
+     * forward pass computes it into a temporary buffer first. */
+    if (!scale && p->canon.mode == LRNCL_WITHIN_CHANNEL) {
+        cl_int err;
+        tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->elements * sizeof(float), NULL, &err);
+        LRNCL_CL_CHECK(err, st, out);
+        st = enqueue_forward(p, q, x, NULL, tmp_scale, num_wait, wait, &scale_done);
+        if (st != LRNCL_SUCCESS)
+            goto out;
+        scale = tmp_scale;
+        num_wait = 1;
+        wait = &scale_done;
+    }
+    cl_kernel k = p->kernels[LRNCL_K_BWD];
+    cl_mem mems[5] = {x, y, dy, scale, dx};
+    cl_float two_ab = (cl_float)(2.0 * p->canon.a * p->canon.beta);
+    size_t global[2], local[2];
+    geometry(p, LRNCL_K_BWD, global, local);
+    LRNCL_CL_CHECK(set_mem_args(k, mems, 5), st, out);
+    LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
+    LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+out:
+    mtx_unlock(&p->lock);
+    /* OpenCL frees the buffer only after the enqueued kernels that use it have finished. */
+    if (tmp_scale)
+        clReleaseMemObject(tmp_scale);
+    if (scale_done)
+        clReleaseEvent(scale_done);
+    return st;
+}

@@ -1,0 +1,162 @@
+/* lrncl.h: Local Response Normalization (LRN) on any OpenCL device. The one public header.
+ *
+ * lrncl computes, for an NCHW float32 tensor x,
+ *
+ *     scale[n,c,h,w] = k + a * SUM over the window W(c,h,w) of x^2     (zero outside the tensor)
+ *     y              = x * scale^(-beta)
+ *
+ * ACROSS_CHANNELS: W = channels [c-lo, c+hi] at the same (h, w).
+ * WITHIN_CHANNEL:  W = the box [h-lo, h+hi] x [w-lo, w+hi] in channel c.
+ *
+ * and the matching backward pass (dx from dy). The descriptor takes Caffe's parameters:
+ * lo = hi = (local_size-1)/2, across a = alpha/local_size with k, within a = alpha/local_size^2
+ * with 1 in place of k (Caffe builds that mode from average pooling and ignores k).
+ *
+ * Usage: make an lrncl_context from your cl_context and device (or a default one), make an
+ * lrncl_plan per descriptor (this builds the OpenCL programs, once per context and variant),
+ * then enqueue lrncl_forward / lrncl_backward on your own queue, as often as you like.
+ *
+ * Ownership and threads: the library never prints and never creates hidden queues. A context
+ * retains the cl_context you give it and releases it on lrncl_context_release. Plans are
+ * immutable after creation and may be used from several threads at once. Run functions only
+ * enqueue (no clFinish inside); they follow clEnqueue* argument order: queue by value, wait
+ * list in, event out. On failure nothing is enqueued and *done is left untouched.
+ */
+#ifndef LRNCL_H
+#define LRNCL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#if defined(__APPLE__)
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+#include <stddef.h>
+
+#if defined(_WIN32) && defined(LRNCL_BUILDING_SHARED)
+#define LRNCL_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(LRNCL_USING_SHARED)
+#define LRNCL_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define LRNCL_API __attribute__((visibility("default")))
+#else
+#define LRNCL_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- version ------------------------------------------------------------------------------ */
+#define LRNCL_VERSION_MAJOR 0
+#define LRNCL_VERSION_MINOR 1
+#define LRNCL_VERSION_PATCH 0
+#define LRNCL_VERSION_NUMBER (LRNCL_VERSION_MAJOR * 10000 + LRNCL_VERSION_MINOR * 100 + LRNCL_VERSION_PATCH)
+
+LRNCL_API unsigned    lrncl_version_number(void); /* LRNCL_VERSION_NUMBER of the library loaded */
+LRNCL_API const char *lrncl_version_string(void); /* "0.1.0" */
+
+/* ---- status ------------------------------------------------------------------------------- */
+/* 0 is success. Values -1 .. -999 are OpenCL's own error codes, passed through when an OpenCL
+ * call fails (e.g. CL_OUT_OF_RESOURCES = -5, CL_INVALID_MEM_OBJECT = -38). lrncl's own errors
+ * live at -2001 and below. Values are pinned: never renumbered, never reused. */
+typedef enum lrncl_status {
+    LRNCL_SUCCESS                  = 0,
+    LRNCL_ERROR_NULL_ARGUMENT      = -2001, /* a required handle, descriptor or out-pointer is NULL */
+    LRNCL_ERROR_NULL_BUFFER        = -2002, /* a required cl_mem is NULL */
+    LRNCL_ERROR_INVALID_MODE       = -2003, /* mode is not an lrncl_mode value */
+    LRNCL_ERROR_INVALID_SHAPE      = -2004, /* a dimension n, c, h or w is zero */
+    LRNCL_ERROR_SHAPE_OVERFLOW     = -2005, /* n*c*h*w elements, or their bytes, overflow size_t */
+    LRNCL_ERROR_INVALID_LOCAL_SIZE = -2006, /* local_size <= 0, or even (Caffe's modes need odd) */
+    LRNCL_ERROR_INVALID_ALPHA      = -2007, /* alpha is NaN, infinite or negative */
+    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite */
+    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or <= 0 where it is used (the
+                                               scale could reach zero and y divide by zero) */
+    LRNCL_ERROR_BUFFER_TOO_SMALL   = -2010, /* a buffer holds fewer bytes than the shape needs */
+    LRNCL_ERROR_CONTEXT_MISMATCH   = -2011, /* queue or buffer from another context or device */
+    LRNCL_ERROR_ALIASED_BUFFERS    = -2012, /* an output is the same buffer as another argument */
+    LRNCL_ERROR_NO_DEVICE          = -2013, /* no OpenCL platform or device could be found */
+    LRNCL_ERROR_INVALID_DEVICE     = -2014, /* LRNCL_DEVICE malformed or names no device */
+    LRNCL_ERROR_BUILD_FAILED       = -2015, /* kernel build failed; lrncl_last_error has the log */
+    LRNCL_ERROR_OUT_OF_HOST_MEMORY = -2016, /* a host allocation failed */
+    LRNCL_ERROR_UNSUPPORTED        = -2017, /* valid request this device or version cannot run */
+} lrncl_status;
+
+/* A short, constant description of s; never NULL (unknown values give "unknown status"). */
+LRNCL_API const char *lrncl_status_string(lrncl_status s);
+/* Detail of the last failure on the calling thread (the offending value, the build log, the
+ * OpenCL call that failed); "" when there was none. Valid until the thread's next lrncl call. */
+LRNCL_API const char *lrncl_last_error(void);
+
+/* ---- descriptor --------------------------------------------------------------------------- */
+typedef enum { LRNCL_ACROSS_CHANNELS, LRNCL_WITHIN_CHANNEL } lrncl_mode;
+
+typedef struct lrncl_desc {   /* more fields may follow; lrncl_desc_init sets them all */
+    lrncl_mode mode;
+    int   local_size;         /* window extent n: channels (across) or box side (within); odd */
+    float alpha, beta, k;     /* Caffe's meaning: a = alpha/n (across), alpha/n^2 (within) */
+    size_t n, c, h, w;        /* NCHW, contiguous, float32 */
+} lrncl_desc;
+
+/* Caffe defaults: local_size 5, alpha 1, beta 0.75, k 1; shape left 0 (set it). */
+LRNCL_API void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode);
+/* Number of elements n*c*h*w, or 0 if d is NULL, a dimension is 0, or the product overflows.
+ * x, y, scale, dy and dx buffers must each hold at least this many floats. */
+LRNCL_API size_t lrncl_desc_elements(const lrncl_desc *d);
+
+/* ---- context ------------------------------------------------------------------------------ */
+typedef struct lrncl_context lrncl_context;   /* one OpenCL context + device, compiled programs */
+
+/* Wraps ctx and dev (dev must belong to ctx); ctx is retained until lrncl_context_release. */
+LRNCL_API lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_context **out);
+/* Creates its own cl_context on the device named by the environment variable
+ * LRNCL_DEVICE="platform:device" (indices as `lrncl devices` lists them), else on the first
+ * device of the first platform that has one. LRNCL_ERROR_NO_DEVICE when there is none. */
+LRNCL_API lrncl_status lrncl_context_create_default(lrncl_context **out);
+LRNCL_API cl_context   lrncl_context_cl(const lrncl_context *c);     /* not retained for you */
+LRNCL_API cl_device_id lrncl_context_device(const lrncl_context *c); /* not retained for you */
+/* How many OpenCL programs this context has built so far: one per kernel variant, however many
+ * plans use it. For checking that the program cache hits. */
+LRNCL_API size_t       lrncl_context_program_builds(const lrncl_context *c);
+/* Releases programs and the retained cl_context. Plans made from c must be released first.
+ * NULL is allowed. */
+LRNCL_API void         lrncl_context_release(lrncl_context *c);
+
+/* ---- plan --------------------------------------------------------------------------------- */
+typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen and built */
+
+/* Validates d (each bad field has its own status), picks and builds the kernels. The plan copies
+ * d; it keeps a reference to c, which must outlive it. */
+LRNCL_API lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out);
+LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL is allowed */
+
+/* ---- run ---------------------------------------------------------------------------------- */
+/* Enqueue only: no clFinish inside; wait list in, event out (done may be NULL).
+ * x, y (and scale, dy, dx) are buffers of the plan's context holding lrncl_desc_elements()
+ * floats in NCHW order. scale may be NULL (inference: no scale is written); when given,
+ * forward writes the scale there for a later backward. backward recomputes the scale when it
+ * is NULL. Outputs must not be the same buffer as any other argument.
+ * WITHIN_CHANNEL backward without a scale allocates a temporary device buffer of the tensor's
+ * size for that call (released by OpenCL once the kernels finish). */
+LRNCL_API lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
+                                     cl_uint num_wait, const cl_event *wait, cl_event *done);
+LRNCL_API lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
+                                      cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait,
+                                      cl_event *done);
+
+/* ---- float64 reference -------------------------------------------------------------------- */
+/* The same computation on the host in double precision, on contiguous NCHW arrays of
+ * lrncl_desc_elements(d) values, for checking results. The descriptor is validated as by
+ * lrncl_plan_create. scale may be NULL. */
+LRNCL_API lrncl_status lrncl_reference_forward(const lrncl_desc *d, const double *x, double *y,
+                                               double *scale);
+/* dx from x, y (the forward output), dy; the scale is recomputed from x. */
+LRNCL_API lrncl_status lrncl_reference_backward(const lrncl_desc *d, const double *x, const double *y,
+                                                const double *dy, double *dx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LRNCL_H */
