@@ -1,0 +1,117 @@
+/* testutil.h: shared helpers for the lrncl Criterion suites: the device fixture, buffer
+ * helpers, NaN poisoning, the accuracy checks of SPEC section 6 and a seeded PRNG.
+ *
+ * Criterion runs every test in its own process, so all OpenCL state lives in the fixture
+ * (tu_setup / tu_teardown, used as a suite's .init/.fini) and nothing is shared with main(). */
+#ifndef LRNCL_TESTUTIL_H
+#define LRNCL_TESTUTIL_H
+
+#include <lrncl.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- device fixture ----------------------------------------------------------------------- */
+/* The default lrncl context (LRNCL_DEVICE or the first device) and an in-order queue without
+ * profiling. Filled by tu_setup, which FAILS the test when there is no device: a suite that
+ * tested nothing must never pass. */
+struct tu_env {
+    lrncl_context   *ctx;
+    cl_context       cl;
+    cl_device_id     dev;
+    cl_command_queue q;
+};
+extern struct tu_env tu;
+
+void tu_setup(void);
+void tu_teardown(void);
+
+/* ---- buffers (all on tu.q, blocking) ------------------------------------------------------ */
+cl_mem tu_buffer_bytes(size_t bytes);                   /* CL_MEM_READ_WRITE, asserted */
+cl_mem tu_buffer(size_t count);                         /* count floats */
+cl_mem tu_buffer_from(const float *data, size_t count); /* count floats, written */
+void   tu_write(cl_mem b, const float *src, size_t count);
+void   tu_read(cl_mem b, float *dst, size_t count);
+/* Fills count floats with NaN, so an element the library forgets to write fails the check. */
+void   tu_poison(cl_mem b, size_t count);
+/* True when all count floats of b are still NaN (nothing wrote to them). */
+bool   tu_still_poisoned(cl_mem b, size_t count);
+void   tu_release(cl_mem *b);                           /* NULL-safe, sets *b to NULL */
+
+/* Host allocations that abort the test when they fail. */
+void  *tu_alloc(size_t bytes);
+float *tu_floats(size_t count);
+double *tu_doubles(size_t count);
+void   tu_to_double(const float *src, double *dst, size_t count);
+
+/* ---- running a plan ----------------------------------------------------------------------- */
+/* Everything a plan produces for one input: forward with and without a scale buffer, backward
+ * with the forward's scale and with scale NULL. Each output buffer is poisoned before each run. */
+struct tu_device_result {
+    float *y;          /* forward, scale buffer given */
+    float *scale;      /* the scale that forward wrote */
+    float *y_noscale;  /* forward, scale NULL */
+    float *dx;         /* backward with scale */
+    float *dx_noscale; /* backward with scale NULL (recomputed) */
+    bool   inputs_intact; /* x, dy (and y, scale during backward) unchanged by the library */
+};
+/* Runs p on x (and dy, may be NULL to skip backward). Returns the first failing status, with
+ * the call's name in *what. Outputs are allocated; free with tu_device_result_free. */
+lrncl_status tu_run_plan(lrncl_plan *p, size_t count, const float *x, const float *dy,
+                         struct tu_device_result *r, const char **what);
+void tu_device_result_free(struct tu_device_result *r);
+
+/* float64 reference of the same descriptor on float inputs: y, scale (may be NULL), dx (needs
+ * dy; may be NULL). Returns the reference's status. */
+lrncl_status tu_reference(const lrncl_desc *d, const float *x, const float *dy, double *y,
+                          double *scale, double *dx);
+
+/* ---- accuracy checks (SPEC section 6) ----------------------------------------------------- */
+#define TU_FWD_MAX_REL  1e-5  /* max|y - ref| <= 1e-5 * max|ref| */
+#define TU_FWD_ELEM_REL 1e-4  /* and every element |y - ref| <= 1e-4 * |ref| + floor */
+#define TU_FWD_FLOOR    1e-30
+#define TU_BWD_MAX_REL  1e-5  /* max|dx - ref| <= 1e-5 * max|dx_ref| */
+
+struct tu_cmp {
+    bool   ok;
+    double max_err, max_ref, bound;
+    double elem_ratio; /* largest err / (elem_rel * |ref| + floor): how close to the element bound */
+    size_t worst;      /* index of the largest error */
+    size_t elem_bad;   /* elements outside the per-element bound (forward) or of wrong class */
+    size_t first_bad;
+    char   msg[768];   /* what failed, where (n,c,h,w) and by how much */
+};
+/* Forward check: max bound plus per-element relative bound. NaN anywhere fails. d may be NULL
+ * (then indices are printed flat). */
+bool tu_check_forward(const char *what, const lrncl_desc *d, const float *got, const double *ref,
+                      size_t count, struct tu_cmp *r);
+/* Backward check: max|got - ref| <= TU_BWD_MAX_REL * max|ref|. NaN anywhere fails. */
+bool tu_check_backward(const char *what, const lrncl_desc *d, const float *got, const double *ref,
+                       size_t count, struct tu_cmp *r);
+/* General form: max|got - ref| <= max_rel * max|ref|, and if elem_rel > 0 every element
+ * |got - ref| <= elem_rel * |ref| + floor. Works on double results too (got_d) when got is NULL. */
+bool tu_check(const char *what, const lrncl_desc *d, const float *got, const double *got_d,
+              const double *ref, size_t count, double max_rel, double elem_rel, struct tu_cmp *r);
+/* Reference that may hold NaN/Inf: where ref is NaN got must be NaN, where ref is +-Inf got
+ * must be the same Inf; finite elements must pass the forward (elem_rel > 0) or backward bound
+ * computed over the finite reference values. */
+bool tu_check_nonfinite(const char *what, const lrncl_desc *d, const float *got, const double *ref,
+                        size_t count, double max_rel, double elem_rel, struct tu_cmp *r);
+
+/* "mode=across n=.. c=.. h=.. w=.. size=.. alpha=.. beta=.. k=.." for failure messages. */
+const char *tu_desc_str(const lrncl_desc *d, char *buf, size_t len);
+
+/* ---- seeded PRNG (splitmix64) ------------------------------------------------------------- */
+struct tu_rng { uint64_t s; };
+/* The base seed: LRNCL_TEST_SEED (decimal or 0x hex) if set, else the given default. Printed
+ * in every failure message so a failing case can be rerun. */
+uint64_t tu_seed(uint64_t dflt);
+void     tu_rng_init(struct tu_rng *g, uint64_t seed);
+uint64_t tu_rng_next(struct tu_rng *g);
+double   tu_rng_uniform(struct tu_rng *g);                  /* [0, 1) */
+double   tu_rng_range(struct tu_rng *g, double lo, double hi);
+size_t   tu_rng_below(struct tu_rng *g, size_t n);          /* [0, n) */
+double   tu_rng_normal(struct tu_rng *g);                   /* N(0, 1) */
+
+#endif /* LRNCL_TESTUTIL_H */
