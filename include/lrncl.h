@@ -102,7 +102,8 @@ typedef struct lrncl_desc {   /* more fields may follow; lrncl_desc_init sets th
 
 /* Caffe defaults: local_size 5, alpha 1, beta 0.75, k 1; shape left 0 (set it). */
 LRNCL_API void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode);
-/* Number of elements n*c*h*w, or 0 if d is NULL, a dimension is 0, or the product overflows.
+/* Number of elements n*c*h*w, or 0 if d is NULL, a dimension is 0, or the product (or its
+ * size in bytes as float32) overflows size_t.
  * x, y, scale, dy and dx buffers must each hold at least this many floats. */
 LRNCL_API size_t lrncl_desc_elements(const lrncl_desc *d);
 
