@@ -276,7 +276,7 @@ bool tu_check(const char *what, const lrncl_desc *d, const float *got, const dou
     }
     r->ok = max_ok && nans == 0 && r->elem_bad == 0;
     if (!r->ok) {
-        char w1[96], w2[96];
+        char w1[128], w2[128];
         size_t len = 0;
         if (nans) {
             where(d, first_nan, w1, sizeof w1);
@@ -357,7 +357,7 @@ bool tu_check_nonfinite(const char *what, const lrncl_desc *d, const float *got,
     }
     r->ok = max_ok && r->elem_bad == 0 && class_bad == 0;
     if (!r->ok) {
-        char w1[96], w2[96], w3[96];
+        char w1[128], w2[128], w3[128];
         where(d, r->worst, w1, sizeof w1);
         where(d, r->first_bad, w2, sizeof w2);
         where(d, first_class, w3, sizeof w3);
