@@ -28,7 +28,17 @@ typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL pr
     int lo, hi;
     lrncl_beta_path beta_path;
     int reg_window;              /* 1: registers, 0: re-read loop */
+    lrncl_dtype dtype;
+    lrncl_layout layout;         /* NCHW and NHWC strides are known at compile time */
 } lrncl_variant;
+
+/* Where the elements of a view live: element (n,c,h,w) is at
+ * offset + n*stride[0] + c*stride[1] + h*stride[2] + w*stride[3]. */
+typedef struct lrncl_geometry {
+    size_t stride[4];
+    size_t span;                 /* 1 + the largest index of the view, offset excluded */
+    size_t elem_size;            /* bytes per element of the dtype */
+} lrncl_geometry;
 
 typedef struct lrncl_program_entry {
     struct lrncl_program_entry *next;
@@ -52,6 +62,7 @@ struct lrncl_plan {
     lrncl_canon canon;
     lrncl_variant variant;
     size_t elements;
+    lrncl_geometry geom;
     cl_kernel kernels[LRNCL_K_COUNT];
     size_t local[LRNCL_K_COUNT];  /* work-group size along dimension 0 */
     mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe */
@@ -67,8 +78,10 @@ lrncl_status lrncl__cl_fail(cl_int err, const char *what);
 void lrncl__clear_error(void);
 void lrncl__set_error_text(const char *text);   /* for long texts such as build logs */
 
-/* plan.c: descriptor validation and reduction to canonical form. */
+/* plan.c: descriptor validation and reduction to canonical form (convention, window, a, k). */
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements);
+/* plan.c: layout and dtype validation; strides, span and element size. */
+lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 
 /* context.c: the program for a variant, built on first use (retained for the caller). */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);

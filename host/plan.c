@@ -1,34 +1,52 @@
 /* plan.c: descriptor validation, reduction to canonical parameters, kernel choice and sizes. */
 #include "internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode) {
     if (!d)
         return;
+    memset(d, 0, sizeof *d);
     d->mode = mode;
     d->local_size = 5;
     d->alpha = 1.0f;
     d->beta = 0.75f;
     d->k = 1.0f;
-    d->n = d->c = d->h = d->w = 0;
+    d->convention = LRNCL_CONVENTION_CAFFE;
+    d->alpha_divisor = LRNCL_ALPHA_OVER_N;
+    d->use_k = 1;
+    d->dtype = LRNCL_FLOAT32;
+    d->layout = LRNCL_LAYOUT_NCHW;
+}
+
+/* a * b into *out; 0 on overflow. */
+static int mul_ok(size_t a, size_t b, size_t *out) {
+    if (b && a > SIZE_MAX / b)
+        return 0;
+    *out = a * b;
+    return 1;
 }
 
 /* n*c*h*w, or 0 on a zero dimension or when the elements' bytes overflow size_t. */
 static size_t count_elements(const lrncl_desc *d) {
     size_t dims[4] = {d->n, d->c, d->h, d->w};
     size_t count = 1;
-    for (int i = 0; i < 4; ++i) {
-        if (dims[i] == 0 || count > SIZE_MAX / dims[i])
+    for (int i = 0; i < 4; ++i)
+        if (dims[i] == 0 || !mul_ok(count, dims[i], &count))
             return 0;
-        count *= dims[i];
-    }
     return count > SIZE_MAX / sizeof(float) ? 0 : count;
 }
 
 size_t lrncl_desc_elements(const lrncl_desc *d) { return d ? count_elements(d) : 0; }
+
+static const char *convention_name(lrncl_convention c) {
+    static const char *names[] = {"caffe", "pytorch", "onnx", "tensorflow", "cudnn", "miopen", "onednn", "explicit"};
+    return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "unknown";
+}
 
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements) {
     if (!d)
@@ -43,35 +61,164 @@ lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *
     if (!count)
         return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "shape %zux%zux%zux%zu: element count or bytes "
                            "overflow size_t", d->n, d->c, d->h, d->w);
-    if (d->local_size <= 0 || d->local_size % 2 == 0)
-        return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "local_size %d: Caffe's LRN needs a positive "
-                           "odd size", d->local_size);
+
+    const int across = d->mode == LRNCL_ACROSS_CHANNELS, n = d->local_size;
+    lrncl_convention conv = d->convention;
+    if ((unsigned)conv > LRNCL_CONVENTION_EXPLICIT)
+        return lrncl__fail(LRNCL_ERROR_INVALID_CONVENTION, "convention %d is not an lrncl_convention", (int)conv);
+    if (!across && (conv == LRNCL_CONVENTION_PYTORCH || conv == LRNCL_CONVENTION_ONNX ||
+                    conv == LRNCL_CONVENTION_TENSORFLOW || conv == LRNCL_CONVENTION_CUDNN))
+        return lrncl__fail(LRNCL_ERROR_INVALID_CONVENTION, "the %s convention defines LRN across channels "
+                           "only, not WITHIN_CHANNEL", convention_name(conv));
+
+    /* Window, divisor of alpha (as a power of n) and whether k is used, per convention. */
+    int lo, hi, div_pow = 1, use_k = 1;
+    switch (conv) {
+    case LRNCL_CONVENTION_CAFFE:
+        if (n <= 0 || n % 2 == 0)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "local_size %d: Caffe's LRN needs a positive "
+                               "odd size", n);
+        lo = hi = (n - 1) / 2;
+        div_pow = across ? 1 : 2;
+        use_k = across; /* within: Caffe's power layer shifts by 1 and ignores k */
+        break;
+    case LRNCL_CONVENTION_PYTORCH:
+        if (n <= 0)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "local_size %d: must be positive", n);
+        lo = n / 2; /* PyTorch pads size/2 channels in front, (size-1)/2 behind */
+        hi = (n - 1) / 2;
+        break;
+    case LRNCL_CONVENTION_ONNX:
+    case LRNCL_CONVENTION_CUDNN:
+    case LRNCL_CONVENTION_MIOPEN:
+        if (n <= 0)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "local_size %d: must be positive", n);
+        lo = (n - 1) / 2;
+        hi = n - 1 - lo;
+        div_pow = across ? 1 : 2;
+        break;
+    case LRNCL_CONVENTION_TENSORFLOW:
+        if (n < 0 || n > (INT_MAX - 1) / 2)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "depth_radius %d: must be >= 0 (TensorFlow's "
+                               "window is 2*depth_radius+1)", n);
+        lo = hi = n;
+        div_pow = 0;
+        break;
+    case LRNCL_CONVENTION_ONEDNN:
+        if (n <= 0)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "local_size %d: must be positive", n);
+        lo = hi = (n - 1) / 2;
+        div_pow = across ? 1 : 2;
+        break;
+    default: /* LRNCL_CONVENTION_EXPLICIT */
+        if (d->window_lo < 0 || d->window_hi < 0 || d->window_lo > INT_MAX / 2 - 1 || d->window_hi > INT_MAX / 2 - 1)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "explicit window lo %d, hi %d: each must be in "
+                               "[0, 2^30)", d->window_lo, d->window_hi);
+        if ((unsigned)d->alpha_divisor > LRNCL_ALPHA_OVER_N2)
+            return lrncl__fail(LRNCL_ERROR_INVALID_CONVENTION, "alpha_divisor %d is not an lrncl_alpha_divisor",
+                               (int)d->alpha_divisor);
+        if (d->alpha_divisor != LRNCL_ALPHA_RAW && n <= 0)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LOCAL_SIZE, "local_size %d: alpha is divided by it, so it "
+                               "must be positive", n);
+        lo = d->window_lo;
+        hi = d->window_hi;
+        div_pow = (int)d->alpha_divisor;
+        use_k = d->use_k != 0;
+        break;
+    }
+
     if (!isfinite(d->alpha) || d->alpha < 0.0f)
         return lrncl__fail(LRNCL_ERROR_INVALID_ALPHA, "alpha %g: must be finite and >= 0", (double)d->alpha);
     if (!isfinite(d->beta))
         return lrncl__fail(LRNCL_ERROR_INVALID_BETA, "beta %g: must be finite", (double)d->beta);
     if (!isfinite(d->k))
         return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be finite", (double)d->k);
+    if (use_k && !(d->k > 0.0f))
+        return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be > 0, else the scale can be zero", (double)d->k);
 
-    double n = d->local_size;
     lrncl_canon c;
     c.mode = d->mode;
-    c.lo = c.hi = (d->local_size - 1) / 2;
+    c.lo = lo;
+    c.hi = hi;
+    c.a = d->alpha / pow((double)n, div_pow);
+    c.k = use_k ? d->k : 1.0;
     c.beta = d->beta;
-    if (d->mode == LRNCL_ACROSS_CHANNELS) {
-        if (!(d->k > 0.0f))
-            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be > 0, else the scale can be zero",
-                               (double)d->k);
-        c.a = d->alpha / n;
-        c.k = d->k;
-    } else {
-        c.a = d->alpha / (n * n); /* Caffe: average pooling over n*n, padding counted */
-        c.k = 1.0;                /* Caffe's power layer shifts by 1; k is not used */
-    }
     if (out)
         *out = c;
     if (elements)
         *elements = count;
+    return LRNCL_SUCCESS;
+}
+
+lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *g) {
+    if ((unsigned)d->dtype > LRNCL_FLOAT16)
+        return lrncl__fail(LRNCL_ERROR_INVALID_LAYOUT, "dtype %d is not an lrncl_dtype", (int)d->dtype);
+    g->elem_size = d->dtype == LRNCL_FLOAT16 ? 2 : 4;
+    const size_t dims[4] = {d->n, d->c, d->h, d->w};
+    size_t *st = g->stride;
+    switch (d->layout) {
+    case LRNCL_LAYOUT_NCHW:
+        st[3] = 1, st[2] = d->w, st[1] = d->h * d->w, st[0] = d->c * st[1];
+        break;
+    case LRNCL_LAYOUT_NHWC:
+        st[1] = 1, st[3] = d->c, st[2] = d->w * d->c, st[0] = d->h * st[2];
+        break;
+    case LRNCL_LAYOUT_STRIDED:
+        st[0] = d->stride_n, st[1] = d->stride_c, st[2] = d->stride_h, st[3] = d->stride_w;
+        break;
+    default:
+        return lrncl__fail(LRNCL_ERROR_INVALID_LAYOUT, "layout %d is not an lrncl_layout", (int)d->layout);
+    }
+    /* Span = 1 + SUM (dim-1)*stride; views whose positions collide are refused: taken in order of
+     * increasing stride, each stride must pass the largest index reachable by the ones before. */
+    int order[4] = {0, 1, 2, 3};
+    for (int i = 1; i < 4; ++i)
+        for (int j = i; j > 0 && st[order[j]] < st[order[j - 1]]; --j) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    size_t reach = 0; /* largest index reachable by the dims seen so far */
+    for (int i = 0; i < 4; ++i) {
+        int a = order[i];
+        if (dims[a] == 1)
+            continue;
+        if (st[a] <= reach)
+            return lrncl__fail(LRNCL_ERROR_INVALID_LAYOUT, "strides n %zu, c %zu, h %zu, w %zu overlap for shape "
+                               "%zux%zux%zux%zu: two positions would share an element",
+                               st[0], st[1], st[2], st[3], dims[0], dims[1], dims[2], dims[3]);
+        size_t ext;
+        if (!mul_ok(dims[a] - 1, st[a], &ext) || ext > SIZE_MAX - reach)
+            return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "the view's extent overflows size_t");
+        reach += ext;
+    }
+    if (reach >= SIZE_MAX / g->elem_size)
+        return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "the view's extent in bytes overflows size_t");
+    g->span = reach + 1;
+    return LRNCL_SUCCESS;
+}
+
+size_t lrncl_desc_span(const lrncl_desc *d) {
+    lrncl_geometry g;
+    if (!d || !count_elements(d))
+        return 0;
+    return lrncl__geometry(d, &g) == LRNCL_SUCCESS ? g.span : 0;
+}
+
+lrncl_status lrncl_desc_set_shape_nd(lrncl_desc *d, size_t n, size_t c, int rank, const size_t *dims) {
+    lrncl__clear_error();
+    if (!d || (rank > 0 && !dims))
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_desc_set_shape_nd: %s is NULL", !d ? "d" : "dims");
+    if (rank < 0)
+        return lrncl__fail(LRNCL_ERROR_INVALID_SHAPE, "lrncl_desc_set_shape_nd: rank %d < 0", rank);
+    size_t h = 1;
+    for (int i = 0; i + 1 < rank; ++i)
+        if (!mul_ok(h, dims[i], &h))
+            return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "lrncl_desc_set_shape_nd: spatial size overflows");
+    d->n = n;
+    d->c = c;
+    d->h = h;
+    d->w = rank > 0 ? dims[rank - 1] : 1;
     return LRNCL_SUCCESS;
 }
 
@@ -116,6 +263,10 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     if (st != LRNCL_SUCCESS)
         return st;
 
+    lrncl_geometry geom;
+    st = lrncl__geometry(d, &geom);
+    if (st != LRNCL_SUCCESS)
+        return st;
     if (d->c > UINT32_MAX || d->h > UINT32_MAX || d->w > UINT32_MAX)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "shape %zux%zux%zux%zu: C, H and W must each be "
                            "below 2^32", d->n, d->c, d->h, d->w);
@@ -131,11 +282,14 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     p->desc = *d;
     p->canon = canon;
     p->elements = elements;
+    p->geom = geom;
     p->variant.mode = canon.mode;
     p->variant.lo = canon.lo;
     p->variant.hi = canon.hi;
     p->variant.beta_path = beta_path_of(d->beta);
     p->variant.reg_window = canon.lo + canon.hi + 1 <= LRNCL_REG_WINDOW_MAX;
+    p->variant.dtype = d->dtype;
+    p->variant.layout = d->layout;
 
     cl_program prog = NULL;
     st = lrncl__program_get(c, &p->variant, &prog);

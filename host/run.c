@@ -3,14 +3,25 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     const char *name;
     cl_mem mem;
+    size_t offset;   /* elements */
     int required;
+    size_t esize;    /* bytes per element: the dtype's, 4 for the scale (always float32) */
 } buffer_arg;
 
-/* Everything that can be checked before anything is enqueued. */
+enum { ARG_X, ARG_Y, ARG_SCALE, ARG_DY, ARG_DX, ARG_COUNT };
+
+/* In-place forward is safe only where each x is read before its y is written and no other
+ * work-item reads it: the across kernels that hold the window in registers. */
+static int in_place_ok(const lrncl_plan *p) {
+    return p->canon.mode == LRNCL_ACROSS_CHANNELS && p->variant.reg_window;
+}
+
+/* Everything that can be checked before anything is enqueued. Outputs are bufs[first_output..]. */
 static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const buffer_arg *bufs, int nbufs,
                                int first_output, cl_uint num_wait, const cl_event *wait) {
     if (!p || !q)
@@ -21,11 +32,27 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     if ((num_wait > 0) != (wait != NULL))
         return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "num_wait is %u but wait is %s",
                            (unsigned)num_wait, wait ? "not NULL" : "NULL");
+
+    const size_t span = p->geom.span;
+    for (int i = 0; i < nbufs; ++i)
+        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - span))
+            return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "offset of %s (%zu elements) overflows size_t",
+                               bufs[i].name, bufs[i].offset);
     for (int i = first_output; i < nbufs; ++i)
-        for (int j = 0; j < nbufs; ++j)
-            if (i != j && bufs[i].mem && bufs[i].mem == bufs[j].mem)
-                return lrncl__fail(LRNCL_ERROR_ALIASED_BUFFERS, "output %s is the same buffer as %s",
-                                   bufs[i].name, bufs[j].name);
+        for (int j = 0; j < nbufs; ++j) {
+            const buffer_arg *o = &bufs[i], *b = &bufs[j];
+            if (i == j || !o->mem || o->mem != b->mem)
+                continue;
+            if (o->offset * o->esize >= (b->offset + span) * b->esize ||
+                b->offset * b->esize >= (o->offset + span) * o->esize)
+                continue; /* disjoint views of one buffer */
+            if (!strcmp(o->name, "y") && !strcmp(b->name, "x") && o->offset == b->offset && in_place_ok(p))
+                continue;
+            return lrncl__fail(LRNCL_ERROR_ALIASED_BUFFERS, "output %s overlaps %s in the same buffer%s", o->name,
+                               b->name, !strcmp(o->name, "y") && !strcmp(b->name, "x")
+                                            ? " (in-place forward needs ACROSS_CHANNELS, a window of at most 16 "
+                                              "and equal offsets)" : "");
+        }
 
     cl_context qctx = NULL;
     cl_device_id qdev = NULL;
@@ -38,10 +65,10 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
         return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "the queue belongs to another %s than the plan",
                            qctx != p->owner->ctx ? "context" : "device");
 
-    size_t bytes = p->elements * sizeof(float);
     for (int i = 0; i < nbufs; ++i) {
         if (!bufs[i].mem)
             continue;
+        size_t esize = bufs[i].esize, bytes = (bufs[i].offset + span) * esize;
         cl_context mctx = NULL;
         size_t size = 0;
         err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
@@ -52,14 +79,15 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
         if (mctx != p->owner->ctx)
             return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "buffer %s belongs to another context", bufs[i].name);
         if (size < bytes)
-            return lrncl__fail(LRNCL_ERROR_BUFFER_TOO_SMALL, "buffer %s holds %zu bytes; the shape needs %zu",
-                               bufs[i].name, size, bytes);
+            return lrncl__fail(LRNCL_ERROR_BUFFER_TOO_SMALL, "buffer %s holds %zu bytes; the view needs %zu "
+                               "(offset %zu + span %zu elements of %zu bytes)", bufs[i].name, size, bytes,
+                               bufs[i].offset, span, esize);
     }
     return LRNCL_SUCCESS;
 }
 
-/* The launch geometry: dimension 0 walks the contiguous axis (H*W across, W within), each
- * work-item slides along the remaining axis (channels across, rows within). */
+/* The launch geometry: dimension 0 walks h*w (across) or w (within), each work-item slides
+ * along the remaining axis (channels across, rows within). */
 static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t local[2]) {
     const lrncl_desc *d = &p->desc;
     size_t extent = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->h * d->w : d->w;
@@ -70,7 +98,20 @@ static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t lo
     local[1] = 1;
 }
 
-/* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta. */
+/* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta; then, after
+ * the kernel's own, the strides and the offsets of x, y, scale, dy, dx (elements). */
+static cl_int set_view_args(const lrncl_plan *p, cl_kernel k, cl_uint at, const size_t offsets[ARG_COUNT]) {
+    cl_ulong4 strides;
+    cl_ulong8 offs;
+    memset(&offs, 0, sizeof offs);
+    for (int i = 0; i < 4; ++i)
+        strides.s[i] = p->geom.stride[i];
+    for (int i = 0; i < ARG_COUNT; ++i)
+        offs.s[i] = offsets[i];
+    cl_int err = clSetKernelArg(k, at, sizeof strides, &strides);
+    return err == CL_SUCCESS ? clSetKernelArg(k, at + 1, sizeof offs, &offs) : err;
+}
+
 static cl_int set_shape_args(const lrncl_plan *p, cl_kernel k, cl_uint first) {
     cl_uint dims[3] = {(cl_uint)p->desc.c, (cl_uint)p->desc.h, (cl_uint)p->desc.w};
     cl_float sqrt_a = (cl_float)sqrt(p->canon.a), kk = (cl_float)p->canon.k, beta = (cl_float)p->canon.beta;
@@ -95,7 +136,8 @@ static cl_int set_mem_args(cl_kernel k, const cl_mem *mems, int n) {
 
 /* Forward kernel: y and scale may each be NULL (then not written). Caller holds p->lock. */
 static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
-                                    cl_uint num_wait, const cl_event *wait, cl_event *done) {
+                                    const size_t offsets[ARG_COUNT], cl_uint num_wait, const cl_event *wait,
+                                    cl_event *done) {
     lrncl_status st = LRNCL_SUCCESS;
     cl_kernel k = p->kernels[LRNCL_K_FWD];
     cl_mem mems[3] = {x, y, scale};
@@ -103,6 +145,7 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
     geometry(p, LRNCL_K_FWD, global, local);
     LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
+    LRNCL_CL_CHECK(set_view_args(p, k, 9, offsets), st, out);
     LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
 out:
     return st;
@@ -111,12 +154,18 @@ out:
 lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
                            cl_uint num_wait, const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
-    buffer_arg bufs[] = {{"x", x, 1}, {"y", y, 1}, {"scale", scale, 0}};
+    if (!p)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
+    const lrncl_desc *d = &p->desc;
+    const size_t es = p->geom.elem_size;
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es},
+                         {"scale", scale, d->offset_scale, 0, sizeof(float)}};
     lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait);
     if (st != LRNCL_SUCCESS)
         return st;
+    const size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, 0, 0};
     mtx_lock(&p->lock);
-    st = enqueue_forward(p, q, x, y, scale, num_wait, wait, done);
+    st = enqueue_forward(p, q, x, y, scale, offsets, num_wait, wait, done);
     mtx_unlock(&p->lock);
     return st;
 }
@@ -124,10 +173,16 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
 lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                             cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
-    buffer_arg bufs[] = {{"x", x, 1}, {"y", y, 1}, {"dy", dy, 1}, {"scale", scale, 0}, {"dx", dx, 1}};
+    if (!p)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
+    const lrncl_desc *d = &p->desc;
+    const size_t es = p->geom.elem_size;
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es}, {"dy", dy, d->offset_dy, 1, es},
+                         {"scale", scale, d->offset_scale, 0, sizeof(float)}, {"dx", dx, d->offset_dx, 1, es}};
     lrncl_status st = check_call(p, q, bufs, 5, 4, num_wait, wait);
     if (st != LRNCL_SUCCESS)
         return st;
+    size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, d->offset_dy, d->offset_dx};
 
     cl_mem tmp_scale = NULL;
     cl_event scale_done = NULL;
@@ -136,9 +191,10 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
      * forward pass computes it into a temporary buffer first. */
     if (!scale && p->canon.mode == LRNCL_WITHIN_CHANNEL) {
         cl_int err;
-        tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->elements * sizeof(float), NULL, &err);
+        tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->geom.span * sizeof(float), NULL, &err);
         LRNCL_CL_CHECK(err, st, out);
-        st = enqueue_forward(p, q, x, NULL, tmp_scale, num_wait, wait, &scale_done);
+        offsets[ARG_SCALE] = 0;
+        st = enqueue_forward(p, q, x, NULL, tmp_scale, offsets, num_wait, wait, &scale_done);
         if (st != LRNCL_SUCCESS)
             goto out;
         scale = tmp_scale;
@@ -153,6 +209,7 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     LRNCL_CL_CHECK(set_mem_args(k, mems, 5), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
     LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);
+    LRNCL_CL_CHECK(set_view_args(p, k, 12, offsets), st, out);
     LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
 out:
     mtx_unlock(&p->lock);

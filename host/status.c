@@ -60,6 +60,8 @@ const char *lrncl_status_string(lrncl_status s) {
     case LRNCL_ERROR_BUILD_FAILED: return "OpenCL program build failed";
     case LRNCL_ERROR_OUT_OF_HOST_MEMORY: return "out of host memory";
     case LRNCL_ERROR_UNSUPPORTED: return "unsupported on this device or version";
+    case LRNCL_ERROR_INVALID_CONVENTION: return "invalid convention, or a mode the convention does not define";
+    case LRNCL_ERROR_INVALID_LAYOUT: return "invalid layout, dtype or strides";
     }
     if ((int)s < 0 && (int)s > -1000) {
         const char *name = cl_error_name((cl_int)s);

@@ -69,7 +69,8 @@ typedef enum lrncl_status {
     LRNCL_ERROR_INVALID_MODE       = -2003, /* mode is not an lrncl_mode value */
     LRNCL_ERROR_INVALID_SHAPE      = -2004, /* a dimension n, c, h or w is zero */
     LRNCL_ERROR_SHAPE_OVERFLOW     = -2005, /* n*c*h*w elements, or their bytes, overflow size_t */
-    LRNCL_ERROR_INVALID_LOCAL_SIZE = -2006, /* local_size <= 0, or even (Caffe's modes need odd) */
+    LRNCL_ERROR_INVALID_LOCAL_SIZE = -2006, /* local_size <= 0 (< 0 for TensorFlow's radius), even
+                                               with CAFFE, or an explicit window < 0 */
     LRNCL_ERROR_INVALID_ALPHA      = -2007, /* alpha is NaN, infinite or negative */
     LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite */
     LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or <= 0 where it is used (the
@@ -82,6 +83,9 @@ typedef enum lrncl_status {
     LRNCL_ERROR_BUILD_FAILED       = -2015, /* kernel build failed; lrncl_last_error has the log */
     LRNCL_ERROR_OUT_OF_HOST_MEMORY = -2016, /* a host allocation failed */
     LRNCL_ERROR_UNSUPPORTED        = -2017, /* valid request this device or version cannot run */
+    LRNCL_ERROR_INVALID_CONVENTION = -2018, /* unknown convention, or a mode it does not define
+                                               (e.g. WITHIN_CHANNEL with PYTORCH) */
+    LRNCL_ERROR_INVALID_LAYOUT     = -2019, /* unknown layout or dtype, or strides that overlap */
 } lrncl_status;
 
 /* A short, constant description of s; never NULL (unknown values give "unknown status"). */
@@ -93,19 +97,71 @@ LRNCL_API const char *lrncl_last_error(void);
 /* ---- descriptor --------------------------------------------------------------------------- */
 typedef enum { LRNCL_ACROSS_CHANNELS, LRNCL_WITHIN_CHANNEL } lrncl_mode;
 
+/* Whose parameter meaning local_size, alpha and k carry (docs/conventions.md has the table).
+ * lo/hi: the window below/above the centre; a: the factor on the sum of squares. */
+typedef enum lrncl_convention {
+    LRNCL_CONVENTION_CAFFE = 0,   /* odd n; lo = hi = (n-1)/2; across a = alpha/n with k;
+                                     within a = alpha/n^2 with 1 in place of k */
+    LRNCL_CONVENTION_PYTORCH,     /* across only; lo = n/2, hi = (n-1)/2; a = alpha/n; k */
+    LRNCL_CONVENTION_ONNX,        /* across only; lo = (n-1)/2, hi = n-1-lo; a = alpha/n; k = bias */
+    LRNCL_CONVENTION_TENSORFLOW,  /* across only; local_size is depth_radius r >= 0; lo = hi = r;
+                                     a = alpha (raw); k = bias */
+    LRNCL_CONVENTION_CUDNN,       /* across only; as ONNX (also MIOpen's across mode) */
+    LRNCL_CONVENTION_MIOPEN,      /* across as ONNX; within lo = (n-1)/2, hi = n-1-lo, a = alpha/n^2, k */
+    LRNCL_CONVENTION_ONEDNN,      /* lo = hi = (n-1)/2 (even n: n-1 taps); across a = alpha/n,
+                                     within a = alpha/n^2; k in both modes */
+    LRNCL_CONVENTION_EXPLICIT,    /* window_lo, window_hi, alpha_divisor and use_k below */
+} lrncl_convention;
+
+typedef enum lrncl_alpha_divisor {
+    LRNCL_ALPHA_RAW = 0,          /* a = alpha */
+    LRNCL_ALPHA_OVER_N,           /* a = alpha / local_size */
+    LRNCL_ALPHA_OVER_N2,          /* a = alpha / local_size^2 */
+} lrncl_alpha_divisor;
+
+typedef enum lrncl_layout {
+    LRNCL_LAYOUT_NCHW = 0,        /* contiguous, w fastest */
+    LRNCL_LAYOUT_NHWC,            /* contiguous, c fastest (TensorFlow's default) */
+    LRNCL_LAYOUT_STRIDED,         /* stride_n, stride_c, stride_h, stride_w below (views) */
+} lrncl_layout;
+
+typedef enum lrncl_dtype {
+    LRNCL_FLOAT32 = 0,
+    LRNCL_FLOAT16,                /* storage only: arithmetic is float32 (no cl_khr_fp16 needed) */
+} lrncl_dtype;
+
 typedef struct lrncl_desc {   /* more fields may follow; lrncl_desc_init sets them all */
     lrncl_mode mode;
-    int   local_size;         /* window extent n: channels (across) or box side (within); odd */
-    float alpha, beta, k;     /* Caffe's meaning: a = alpha/n (across), alpha/n^2 (within) */
-    size_t n, c, h, w;        /* NCHW, contiguous, float32 */
+    int   local_size;         /* window extent n (TensorFlow convention: depth_radius) */
+    float alpha, beta, k;     /* Caffe's meaning unless a convention field says otherwise */
+    size_t n, c, h, w;        /* logical shape; float32 NCHW unless the fields below say otherwise */
+
+    lrncl_convention convention;        /* default CAFFE */
+    int window_lo, window_hi;           /* EXPLICIT only: window below/above the centre, >= 0 */
+    lrncl_alpha_divisor alpha_divisor;  /* EXPLICIT only */
+    int use_k;                          /* EXPLICIT only: 1 adds k, 0 adds 1 in its place */
+
+    lrncl_dtype dtype;                  /* of x, y, scale, dy and dx alike; default FLOAT32 */
+    lrncl_layout layout;                /* of x, y, scale, dy and dx alike; default NCHW */
+    size_t stride_n, stride_c, stride_h, stride_w;  /* STRIDED only, in elements; views must
+                                                       not map two positions to one element */
+    size_t offset_x, offset_y, offset_scale, offset_dy, offset_dx;  /* in elements, default 0 */
 } lrncl_desc;
 
-/* Caffe defaults: local_size 5, alpha 1, beta 0.75, k 1; shape left 0 (set it). */
+/* Caffe defaults: local_size 5, alpha 1, beta 0.75, k 1, float32 NCHW, offsets 0; shape 0. */
 LRNCL_API void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode);
-/* Number of elements n*c*h*w, or 0 if d is NULL, a dimension is 0, or the product (or its
- * size in bytes as float32) overflows size_t.
- * x, y, scale, dy and dx buffers must each hold at least this many floats. */
+/* Number of logical elements n*c*h*w, or 0 if d is NULL, a dimension is 0, or the product (or
+ * its size in bytes as float32) overflows size_t. */
 LRNCL_API size_t lrncl_desc_elements(const lrncl_desc *d);
+/* Elements a buffer must hold for this layout, offset excluded: 1 + the largest element index
+ * of the view (n*c*h*w for NCHW and NHWC); 0 on the same conditions as lrncl_desc_elements or a
+ * bad layout. A buffer passed as x must hold (offset_x + this) elements of the dtype, and so
+ * on; the scale buffer (offset_scale + this) floats. */
+LRNCL_API size_t lrncl_desc_span(const lrncl_desc *d);
+/* ACROSS_CHANNELS over any spatial rank: sets n, c and folds dims[0..rank-1] (D1..Dk, any
+ * k >= 0) into h and w for contiguous NC(D1..Dk) or N(D1..Dk)C tensors (with layout NCHW or
+ * NHWC). Returns LRNCL_ERROR_SHAPE_OVERFLOW or LRNCL_ERROR_NULL_ARGUMENT on bad input. */
+LRNCL_API lrncl_status lrncl_desc_set_shape_nd(lrncl_desc *d, size_t n, size_t c, int rank, const size_t *dims);
 
 /* ---- context ------------------------------------------------------------------------------ */
 typedef struct lrncl_context lrncl_context;   /* one OpenCL context + device, compiled programs */
@@ -135,10 +191,14 @@ LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL i
 
 /* ---- run ---------------------------------------------------------------------------------- */
 /* Enqueue only: no clFinish inside; wait list in, event out (done may be NULL).
- * x, y (and scale, dy, dx) are buffers of the plan's context holding lrncl_desc_elements()
- * floats in NCHW order. scale may be NULL (inference: no scale is written); when given,
- * forward writes the scale there for a later backward. backward recomputes the scale when it
- * is NULL. Outputs must not be the same buffer as any other argument.
+ * x, y (and scale, dy, dx) are buffers of the plan's context, each viewed through the plan's
+ * dtype, layout and its own offset (see lrncl_desc_span for the size needed). The scale is
+ * float32 whatever the dtype (same layout, its own offset): a float16 scale would overflow
+ * and cost the backward pass its precision. scale may be NULL
+ * (inference: no scale is written); when given, forward writes the scale there for a later
+ * backward. backward recomputes the scale when it is NULL. Outputs must not overlap any other
+ * argument, with one exception: in-place forward (y the same buffer, offset and layout as x)
+ * is allowed in ACROSS_CHANNELS mode with a window of at most 16 channels.
  * WITHIN_CHANNEL backward without a scale allocates a temporary device buffer of the tensor's
  * size for that call (released by OpenCL once the kernels finish). */
 LRNCL_API lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
@@ -148,8 +208,9 @@ LRNCL_API lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem 
                                       cl_event *done);
 
 /* ---- float64 reference -------------------------------------------------------------------- */
-/* The same computation on the host in double precision, on contiguous NCHW arrays of
- * lrncl_desc_elements(d) values, for checking results. The descriptor is validated as by
+/* The same computation on the host in double precision, for checking results. The arrays are
+ * always contiguous NCHW of lrncl_desc_elements(d) values, whatever the descriptor's dtype,
+ * layout and offsets; its convention and parameters are validated and used as by
  * lrncl_plan_create. scale may be NULL. */
 LRNCL_API lrncl_status lrncl_reference_forward(const lrncl_desc *d, const double *x, double *y,
                                                double *scale);

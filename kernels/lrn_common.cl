@@ -7,7 +7,14 @@
  *                           1 beta = 0.75, 2 beta = 0.5, 3 beta = 1
  *   -D LRN_REG_WINDOW=<0|1> 1: the window lives in fully unrolled registers (shift
  *                           registers); 0: the window is re-read from memory (wide windows)
- * alpha, beta and k are kernel arguments, so new values never recompile.
+ *   -D LRN_HALF=<0|1>       storage type of every tensor: 0 float, 1 half (loaded and stored
+ *                           with vload_half/vstore_half_rte: no cl_khr_fp16 needed; all
+ *                           arithmetic is float)
+ *   -D LRN_LAYOUT=<0|1|2>   0 NCHW and 1 NHWC (strides follow from C, H, W at compile time),
+ *                           2 strided (the kernel's `strides` argument)
+ * alpha, beta and k are kernel arguments, so new values never recompile. Every kernel takes the
+ * element strides (n, c, h, w) and the element offsets of x, y, scale, dy, dx (in that order)
+ * as its last two arguments.
  *
  * Numerics: squares are pre-scaled, (sqrt(a) * x)^2, so a * x^2 does not overflow float32
  * before a shrinks it; every window sum is formed afresh (no running sum that adds the head
@@ -24,6 +31,34 @@
 #endif
 #ifndef LRN_REG_WINDOW
 #error "LRN_REG_WINDOW must be defined"
+#endif
+#ifndef LRN_HALF
+#error "LRN_HALF must be defined"
+#endif
+#ifndef LRN_LAYOUT
+#error "LRN_LAYOUT must be defined"
+#endif
+
+#if LRN_HALF
+typedef half lrn_t;
+#define LRN_LOAD(p, i) vload_half((i), (p))
+#define LRN_STORE(p, i, v) vstore_half_rte((v), (i), (p))
+#else
+typedef float lrn_t;
+#define LRN_LOAD(p, i) ((p)[i])
+#define LRN_STORE(p, i, v) ((p)[i] = (v))
+#endif
+
+/* Declares sN, sC, sH, sW: element strides of the layout. */
+#if LRN_LAYOUT == 0
+#define LRN_DECLARE_STRIDES(C, H, W, st) \
+    const ulong sW = 1, sH = (W), sC = (ulong)(H) * (W), sN = sC * (C)
+#elif LRN_LAYOUT == 1
+#define LRN_DECLARE_STRIDES(C, H, W, st) \
+    const ulong sC = 1, sW = (C), sH = (ulong)(W) * (C), sN = sH * (H)
+#else
+#define LRN_DECLARE_STRIDES(C, H, W, st) \
+    const ulong sN = (st).s0, sC = (st).s1, sH = (st).s2, sW = (st).s3
 #endif
 
 #define LRN_WIN (LRN_WIN_LO + LRN_WIN_HI + 1)
