@@ -1,6 +1,6 @@
 /* lrncl.h: Local Response Normalization (LRN) on any OpenCL device. The one public header.
  *
- * lrncl computes, for an NCHW float32 tensor x,
+ * lrncl computes, for a tensor x of shape (N, C, H, W) in any layout,
  *
  *     scale[n,c,h,w] = k + a * SUM over the window W(c,h,w) of x^2     (zero outside the tensor)
  *     y              = x * scale^(-beta)
@@ -8,9 +8,10 @@
  * ACROSS_CHANNELS: W = channels [c-lo, c+hi] at the same (h, w).
  * WITHIN_CHANNEL:  W = the box [h-lo, h+hi] x [w-lo, w+hi] in channel c.
  *
- * and the matching backward pass (dx from dy). The descriptor takes Caffe's parameters:
- * lo = hi = (local_size-1)/2, across a = alpha/local_size with k, within a = alpha/local_size^2
- * with 1 in place of k (Caffe builds that mode from average pooling and ignores k).
+ * and the matching backward pass (dx from dy). The descriptor takes a framework's own
+ * parameters (Caffe's by default; PyTorch, ONNX, TensorFlow, cuDNN, MIOpen, oneDNN, or an
+ * explicit window) and reduces them to lo, hi, a and k; docs/conventions.md has the table.
+ * Storage is float32 or float16 (arithmetic always float32), NCHW, NHWC or strided views.
  *
  * Usage: make an lrncl_context from your cl_context and device (or a default one), make an
  * lrncl_plan per descriptor (this builds the OpenCL programs, once per context and variant),

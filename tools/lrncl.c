@@ -1,7 +1,8 @@
 /* lrncl.c: the lrncl command-line program.
  *
  *   lrncl devices    list the OpenCL devices as platform:device indices, marking the default
- *   lrncl forward    LRN forward of a 4-D float32 .npy file (optionally writing the scale)
+ *   lrncl forward    LRN forward of a 4-D float32 or float16 .npy file, NCHW or NHWC
+ *                    (optionally writing the float32 scale)
  *   lrncl backward   LRN backward: dx from x and dy (the forward runs first, with its scale)
  *   lrncl demo       AlexNet's LRN layers on the default device, checked against the float64
  *                    reference and timed with profiling events
@@ -48,17 +49,25 @@ static const char usage_text[] =
     "  demo        [--device P:D] AlexNet's LRN layers, checked against the float64\n"
     "              reference and timed (median of 10 runs after a warm-up)\n"
     "\n"
-    "params (Caffe's meaning; defaults from Caffe):\n"
+    "params (the convention's meaning; defaults are Caffe's, whatever the convention):\n"
     "  --mode across|within      window across channels (default) or within a channel\n"
-    "  --size N                  window size, odd (default 5)\n"
-    "  --alpha A                 scaling: a = A/N across, A/N^2 within (default 1)\n"
+    "  --size N                  window size (default 5); odd for caffe; for tensorflow\n"
+    "                            it is depth_radius r, a window of 2r+1 channels\n"
+    "  --alpha A                 scaling (default 1): a = A/N across, A/N^2 within;\n"
+    "                            tensorflow: a = A (raw)\n"
     "  --beta B                  exponent (default 0.75)\n"
-    "  --k K                     bias (default 1; within-channel uses 1, as Caffe does)\n"
-    "  --convention caffe        parameter convention (only caffe in this version)\n"
+    "  --k K                     bias (default 1; caffe within-channel uses 1 in its place)\n"
+    "  --convention C            whose meaning --size, --alpha and --k carry (default caffe):\n"
+    "                            caffe, pytorch, onnx, tensorflow, cudnn, miopen, onednn\n"
+    "                            (within-channel: caffe, miopen and onednn only)\n"
+    "  --layout nchw|nhwc        layout of every .npy file (default nchw)\n"
     "  --device P:D              platform P, device D as 'lrncl devices' numbers them\n"
     "                            (default: $LRNCL_DEVICE, else the first device)\n"
     "\n"
-    "Files are NumPy .npy: float32, 4-D NCHW, C order. Outputs have the input's shape.\n";
+    "Files are NumPy .npy, C order, 4-D: (N,C,H,W) with --layout nchw, (N,H,W,C) with\n"
+    "--layout nhwc. dtype float32 or float16 (stored as float16, computed in float32);\n"
+    "--grad-output must match the input's dtype and shape. Outputs have the input's shape,\n"
+    "layout and dtype, except --scale-output, which is always float32.\n";
 
 /* ---- error reporting ----------------------------------------------------------------------- */
 
@@ -165,18 +174,18 @@ static int parse_device_pair(const char *s, unsigned *platform, unsigned *device
 }
 
 enum opt {
-    OPT_MODE, OPT_SIZE, OPT_ALPHA, OPT_BETA, OPT_K, OPT_CONVENTION, OPT_DEVICE,
+    OPT_MODE, OPT_SIZE, OPT_ALPHA, OPT_BETA, OPT_K, OPT_CONVENTION, OPT_LAYOUT, OPT_DEVICE,
     OPT_INPUT, OPT_GRAD_OUTPUT, OPT_OUTPUT, OPT_SCALE_OUTPUT, OPT_COUNT
 };
 static const char *const opt_names[OPT_COUNT] = {
-    "mode", "size", "alpha", "beta", "k", "convention", "device",
+    "mode", "size", "alpha", "beta", "k", "convention", "layout", "device",
     "input", "grad-output", "output", "scale-output"};
 
 #define OPT_BIT(o) (1u << (o))
 #define OPTS_PARAMS                                                                          \
     (OPT_BIT(OPT_MODE) | OPT_BIT(OPT_SIZE) | OPT_BIT(OPT_ALPHA) | OPT_BIT(OPT_BETA) |        \
-     OPT_BIT(OPT_K) | OPT_BIT(OPT_CONVENTION) | OPT_BIT(OPT_DEVICE) | OPT_BIT(OPT_INPUT) |  \
-     OPT_BIT(OPT_OUTPUT))
+     OPT_BIT(OPT_K) | OPT_BIT(OPT_CONVENTION) | OPT_BIT(OPT_LAYOUT) | OPT_BIT(OPT_DEVICE) | \
+     OPT_BIT(OPT_INPUT) | OPT_BIT(OPT_OUTPUT))
 
 /* Collects "--name value" and "--name=value" pairs into value[], allowing only the options in
  * the mask. Returns CLI_OK, CLI_HELP or CLI_USAGE (recorded). */
@@ -222,7 +231,8 @@ static int collect_options(const char *cmd, int argc, char **argv, unsigned allo
 }
 
 typedef struct {
-    lrncl_desc desc;           /* mode and parameters; the shape comes from the input file */
+    lrncl_desc desc;           /* mode, convention, layout and parameters; the shape and dtype
+                                  come from the input file */
     int has_device;
     unsigned platform, device; /* --device P:D */
     const char *input, *grad_output, *output, *scale_output;
@@ -259,13 +269,36 @@ static int build_run_options(int backward, const char *value[OPT_COUNT], run_opt
         (value[OPT_BETA] && !parse_float("beta", value[OPT_BETA], &o->desc.beta)) ||
         (value[OPT_K] && !parse_float("k", value[OPT_K], &o->desc.k)))
         return 0;
-    const char *conv = value[OPT_CONVENTION];
-    if (conv && strcmp(conv, "caffe") != 0) {
-        if (strcmp(conv, "pytorch") == 0 || strcmp(conv, "onnx") == 0 || strcmp(conv, "tensorflow") == 0)
-            fail("--convention %s is not supported yet (only caffe in this version)", conv);
-        else
-            fail("unknown --convention '%s' (expected caffe, pytorch, onnx or tensorflow)", conv);
-        return 0;
+    if (value[OPT_CONVENTION]) {
+        /* Whether the mode is defined for the convention is the library's call (plan_create). */
+        static const struct {
+            const char *name;
+            lrncl_convention convention;
+        } conventions[] = {
+            {"caffe", LRNCL_CONVENTION_CAFFE},   {"pytorch", LRNCL_CONVENTION_PYTORCH},
+            {"onnx", LRNCL_CONVENTION_ONNX},     {"tensorflow", LRNCL_CONVENTION_TENSORFLOW},
+            {"cudnn", LRNCL_CONVENTION_CUDNN},   {"miopen", LRNCL_CONVENTION_MIOPEN},
+            {"onednn", LRNCL_CONVENTION_ONEDNN},
+        };
+        size_t i = 0, nconv = sizeof conventions / sizeof conventions[0];
+        while (i < nconv && strcmp(value[OPT_CONVENTION], conventions[i].name) != 0)
+            i++;
+        if (i == nconv) {
+            fail("unknown --convention '%s' (expected caffe, pytorch, onnx, tensorflow, cudnn, "
+                 "miopen or onednn)", value[OPT_CONVENTION]);
+            return 0;
+        }
+        o->desc.convention = conventions[i].convention;
+    }
+    if (value[OPT_LAYOUT]) {
+        if (strcmp(value[OPT_LAYOUT], "nchw") == 0)
+            o->desc.layout = LRNCL_LAYOUT_NCHW;
+        else if (strcmp(value[OPT_LAYOUT], "nhwc") == 0)
+            o->desc.layout = LRNCL_LAYOUT_NHWC;
+        else {
+            fail("unknown --layout '%s' (expected nchw or nhwc)", value[OPT_LAYOUT]);
+            return 0;
+        }
     }
     if (!device_option(value[OPT_DEVICE], o))
         return 0;
@@ -478,20 +511,23 @@ static void shape_text(const npy_array *a, char *buf, size_t len) {
         snprintf(buf, len, "() (a scalar)");
 }
 
-/* Reads a float32 4-D NCHW array. */
-static int read_input(const char *path, npy_array *a) {
+static const char *dtype_name(npy_dtype t) {
+    return t == NPY_F32 ? "float32" : t == NPY_F16 ? "float16" : t == NPY_F64 ? "float64" : "unknown";
+}
+
+/* Reads a float32 or float16 4-D array (NCHW or NHWC: only the rank is checked here). */
+static int read_input(const char *path, lrncl_layout layout, npy_array *a) {
     char err[512], shape[200];
     if (npy_read(path, a, err, sizeof err) != 0) {
         fail("%s", err);
         return 0;
     }
     shape_text(a, shape, sizeof shape);
-    if (a->dtype == NPY_F16)
-        fail("%s: float16 input is not supported yet (float32 only)", path);
-    else if (a->dtype != NPY_F32)
-        fail("%s: float64 input is not supported (float32 only)", path);
+    if (a->dtype != NPY_F32 && a->dtype != NPY_F16)
+        fail("%s: %s input is not supported (float32 or float16 only)", path, dtype_name(a->dtype));
     else if (a->ndim != 4)
-        fail("%s: expected a 4-D NCHW array, got shape %s (%d-D)", path, shape, a->ndim);
+        fail("%s: expected a 4-D %s array, got shape %s (%d-D)", path,
+             layout == LRNCL_LAYOUT_NHWC ? "NHWC (N,H,W,C)" : "NCHW (N,C,H,W)", shape, a->ndim);
     else
         return 1;
     return 0;
@@ -509,9 +545,10 @@ static cl_mem new_buffer(lrncl_context *ctx, cl_mem_flags flags, size_t bytes, v
     return m;
 }
 
-static int write_output(const char *path, const float *data, const npy_array *like) {
+/* Writes data (dtype elements) with like's shape. */
+static int write_output(const char *path, npy_dtype dtype, const void *data, const npy_array *like) {
     char err[512];
-    if (npy_write(path, NPY_F32, data, like->ndim, like->shape, err, sizeof err) != 0) {
+    if (npy_write(path, dtype, data, like->ndim, like->shape, err, sizeof err) != 0) {
         fail("%s", err);
         return 0;
     }
@@ -528,25 +565,39 @@ static int cmd_run(int backward, const run_options *o) {
     lrncl_plan *plan = NULL;
     cl_command_queue queue = NULL;
     cl_mem bx = NULL, by = NULL, bscale = NULL, bdy = NULL, bdx = NULL;
-    float *result = NULL, *scale = NULL;
+    void *result = NULL;
+    float *scale = NULL;
     int rc = CLI_FAILED;
     char dy_shape[200], x_shape[200];
+    const lrncl_layout layout = o->desc.layout;
 
-    TRY(read_input(o->input, &x));
+    TRY(read_input(o->input, layout, &x));
     if (backward) {
-        TRY(read_input(o->grad_output, &dy));
+        TRY(read_input(o->grad_output, layout, &dy));
         shape_text(&x, x_shape, sizeof x_shape);
         shape_text(&dy, dy_shape, sizeof dy_shape);
+        if (dy.dtype != x.dtype) {
+            fail("%s: dtype %s does not match the input's %s", o->grad_output, dtype_name(dy.dtype),
+                 dtype_name(x.dtype));
+            goto done;
+        }
         if (memcmp(x.shape, dy.shape, sizeof x.shape) != 0) {
             fail("%s: shape %s does not match the input's %s", o->grad_output, dy_shape, x_shape);
             goto done;
         }
     }
     lrncl_desc d = o->desc;
+    d.dtype = x.dtype == NPY_F16 ? LRNCL_FLOAT16 : LRNCL_FLOAT32;
     d.n = x.shape[0];
-    d.c = x.shape[1];
-    d.h = x.shape[2];
-    d.w = x.shape[3];
+    if (layout == LRNCL_LAYOUT_NHWC) { /* file shape (N, H, W, C) */
+        d.h = x.shape[1];
+        d.w = x.shape[2];
+        d.c = x.shape[3];
+    } else {
+        d.c = x.shape[1];
+        d.h = x.shape[2];
+        d.w = x.shape[3];
+    }
 
     TRY(open_context(o, &ctx));
     TRY(lr_ok(lrncl_plan_create(ctx, &d, &plan), "lrncl_plan_create"));
@@ -554,30 +605,37 @@ static int cmd_run(int backward, const run_options *o) {
     queue = clCreateCommandQueue(lrncl_context_cl(ctx), lrncl_context_device(ctx), 0, &err);
     TRY(cl_ok(err, "clCreateCommandQueue"));
 
-    size_t bytes = x.count * sizeof(float);
+    /* Contiguous NCHW or NHWC with offsets 0: the span is the element count of the file. */
+    if (lrncl_desc_span(&d) != x.count) {
+        fail("internal error: the descriptor spans %zu elements, the input holds %zu", lrncl_desc_span(&d),
+             x.count);
+        goto done;
+    }
+    const size_t elem = npy_dtype_size(x.dtype);
+    size_t bytes = x.count * elem, scale_bytes = x.count * sizeof(float);
     int want_scale = backward || o->scale_output;
     TRY((bx = new_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, x.data, "x")) != NULL);
     TRY((by = new_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, "y")) != NULL);
     if (want_scale)
-        TRY((bscale = new_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, "scale")) != NULL);
+        TRY((bscale = new_buffer(ctx, CL_MEM_READ_WRITE, scale_bytes, NULL, "scale")) != NULL);
     TRY(lr_ok(lrncl_forward(plan, queue, bx, by, bscale, 0, NULL, NULL), "lrncl_forward"));
     if (backward) {
         TRY((bdy = new_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, dy.data, "dy")) != NULL);
         TRY((bdx = new_buffer(ctx, CL_MEM_WRITE_ONLY, bytes, NULL, "dx")) != NULL);
         TRY(lr_ok(lrncl_backward(plan, queue, bx, by, bdy, bscale, bdx, 0, NULL, NULL), "lrncl_backward"));
     }
-    TRY((result = alloc_or_fail(x.count, sizeof(float), "the result")) != NULL);
+    TRY((result = alloc_or_fail(x.count, elem, "the result")) != NULL);
     TRY(cl_ok(clEnqueueReadBuffer(queue, backward ? bdx : by, CL_TRUE, 0, bytes, result, 0, NULL, NULL),
               "clEnqueueReadBuffer"));
     if (o->scale_output) {
         TRY((scale = alloc_or_fail(x.count, sizeof(float), "the scale")) != NULL);
-        TRY(cl_ok(clEnqueueReadBuffer(queue, bscale, CL_TRUE, 0, bytes, scale, 0, NULL, NULL),
+        TRY(cl_ok(clEnqueueReadBuffer(queue, bscale, CL_TRUE, 0, scale_bytes, scale, 0, NULL, NULL),
                   "clEnqueueReadBuffer"));
     }
     TRY(cl_ok(clFinish(queue), "clFinish"));
 
-    TRY(write_output(o->output, result, &x));
-    if (o->scale_output && !write_output(o->scale_output, scale, &x)) {
+    TRY(write_output(o->output, x.dtype, result, &x));
+    if (o->scale_output && !write_output(o->scale_output, NPY_F32, scale, &x)) {
         remove(o->output); /* all or nothing */
         goto done;
     }
