@@ -189,15 +189,16 @@ struct bad_desc {
     const char *mention; /* text lrncl_last_error() should contain, or NULL */
 };
 
-/* plan_create and both references validate the same way; p stays NULL. */
-static void expect_bad_desc(const struct bad_desc *b)
+/* plan_create refuses b with its status and a detail message; p stays NULL. */
+static void expect_bad_plan(const struct bad_desc *b)
 {
     lrncl_plan *p = NULL;
     lrncl_status st = lrncl_plan_create(tu.ctx, &b->d, &p);
     cr_expect(st == b->want, "plan_create(%s): returned %d (%s), expected %d (%s); last_error: \"%s\"", b->label,
               (int)st, lrncl_status_string(st), (int)b->want, lrncl_status_string(b->want), lrncl_last_error());
     const char *detail = lrncl_last_error();
-    cr_expect(detail && detail[0], "plan_create(%s): lrncl_last_error() is empty", b->label);
+    if (b->want != LRNCL_SUCCESS)
+        cr_expect(detail && detail[0], "plan_create(%s): lrncl_last_error() is empty", b->label);
     if (b->mention && detail) {
         /* Case-insensitive: "inf", "Inf" and "INF" all name an infinity. */
         char low[1024];
@@ -212,9 +213,14 @@ static void expect_bad_desc(const struct bad_desc *b)
         lrncl_plan_release(p);
     else
         cr_expect(p == NULL, "plan_create(%s): *out set on failure", b->label);
+}
 
+/* plan_create and both references validate the same way. */
+static void expect_bad_desc(const struct bad_desc *b)
+{
+    expect_bad_plan(b);
     double buf[8] = {0};
-    st = lrncl_reference_forward(&b->d, buf, buf + 4, NULL);
+    lrncl_status st = lrncl_reference_forward(&b->d, buf, buf + 4, NULL);
     cr_expect(st == b->want, "reference_forward(%s): returned %d (%s), expected %d", b->label, (int)st,
               lrncl_status_string(st), (int)b->want);
     st = lrncl_reference_backward(&b->d, buf, buf + 2, buf + 4, buf + 6);
@@ -381,8 +387,8 @@ Test(errors, buffer_too_small)
 
 Test(errors, aliased_buffers)
 {
-    fwd_refused("forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, X, S);
-    fwd_refused("forward(y == x, scale NULL)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, X, NULL);
+    /* y == x is in-place forward, allowed for this plan (across, 5): see in_place_rules. */
+    fwd_refused("forward(y == x == scale)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, X, X);
     fwd_refused("forward(scale == x)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, X);
     fwd_refused("forward(scale == y)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, Y);
     bwd_refused("backward(dx == dy)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, DY);
@@ -390,6 +396,431 @@ Test(errors, aliased_buffers)
     bwd_refused("backward(dx == x)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, X);
     bwd_refused("backward(dx == y)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, Y);
     bwd_refused("backward(dx == scale)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, S);
+}
+
+/* A plan like the fixture's with some fields changed; asserted to exist. */
+static lrncl_plan *plan_like(lrncl_desc *d)
+{
+    lrncl_plan *p = NULL;
+    char ds[320];
+    lrncl_status st = lrncl_plan_create(tu.ctx, d, &p);
+    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
+              lrncl_status_string(st), lrncl_last_error());
+    return p;
+}
+
+/* In-place forward (y the same buffer and offset as x) is allowed in ACROSS_CHANNELS with a
+ * window of at most 16 channels, and refused everywhere else. */
+Test(errors, in_place_rules)
+{
+    /* Refused: within-channel; across windows of 17 (Caffe 17, explicit 8 + 1 + 8). */
+    lrncl_desc dw = D;
+    dw.mode = LRNCL_WITHIN_CHANNEL;
+    dw.local_size = 3;
+    lrncl_plan *pw = plan_like(&dw);
+    fwd_refused("within forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, pw, tu.q, X, X, S);
+    fwd_refused("within forward(y == x, scale NULL)", LRNCL_ERROR_ALIASED_BUFFERS, pw, tu.q, X, X, NULL);
+    lrncl_plan_release(pw);
+
+    lrncl_desc d17 = D;
+    d17.local_size = 17;
+    lrncl_plan *p17 = plan_like(&d17);
+    fwd_refused("across 17 forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, p17, tu.q, X, X, S);
+    fwd_refused("across 17 forward(y == x, scale NULL)", LRNCL_ERROR_ALIASED_BUFFERS, p17, tu.q, X, X, NULL);
+    lrncl_plan_release(p17);
+
+    lrncl_desc de = D;
+    de.convention = LRNCL_CONVENTION_EXPLICIT;
+    de.window_lo = 8;
+    de.window_hi = 8;
+    lrncl_plan *pe = plan_like(&de);
+    fwd_refused("explicit 8+1+8 forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, pe, tu.q, X, X, S);
+    lrncl_plan_release(pe);
+
+    /* Refused: y in x's buffer at another offset that overlaps x's view. The buffer is big
+     * enough for both views, so overlap is the only fault. */
+    float *big = tu_floats(COUNT + 1);
+    memcpy(big, HX, COUNT * sizeof(float));
+    big[COUNT] = 42.0f;
+    cl_mem B = tu_buffer_from(big, COUNT + 1);
+    const size_t offs[][2] = {{0, 1}, {1, 0}};
+    for (int i = 0; i < 2; i++) {
+        lrncl_desc dof = D;
+        dof.offset_x = offs[i][0];
+        dof.offset_y = offs[i][1];
+        lrncl_plan *po = plan_like(&dof);
+        poison_outputs();
+        cl_event ev = SENTINEL;
+        lrncl_status st = lrncl_forward(po, tu.q, B, B, S, 0, NULL, &ev);
+        char label[96];
+        snprintf(label, sizeof label, "forward(y == x, offset_x %zu, offset_y %zu)", offs[i][0], offs[i][1]);
+        expect_refused(label, st, LRNCL_ERROR_ALIASED_BUFFERS, ev);
+        float *now = tu_floats(COUNT + 1);
+        tu_read(B, now, COUNT + 1);
+        cr_expect(memcmp(now, big, (COUNT + 1) * sizeof(float)) == 0, "%s: the shared buffer was written", label);
+        free(now);
+        lrncl_plan_release(po);
+    }
+    tu_release(&B);
+    free(big);
+
+    /* Accepted: across 5 (the fixture's plan), PyTorch 16 (8 below, 7 above: 16 channels),
+     * explicit 0 + 1 + 15; with and without the scale. Run on a copy so X stays as it was. */
+    lrncl_desc d16 = D;
+    d16.convention = LRNCL_CONVENTION_PYTORCH;
+    d16.local_size = 16;
+    lrncl_desc dx15 = D;
+    dx15.convention = LRNCL_CONVENTION_EXPLICIT;
+    dx15.window_lo = 0;
+    dx15.window_hi = 15;
+    lrncl_plan *p16 = plan_like(&d16), *p15 = plan_like(&dx15);
+    lrncl_plan *ok[] = {P, p16, p15};
+    const char *names[] = {"caffe 5", "pytorch 16", "explicit 0+1+15"};
+    for (int i = 0; i < 3; i++)
+        for (int with_scale = 0; with_scale < 2; with_scale++) {
+            cl_mem C = tu_buffer_from(HX, COUNT);
+            cl_event ev = NULL;
+            lrncl_status st = lrncl_forward(ok[i], tu.q, C, C, with_scale ? S : NULL, 0, NULL, &ev);
+            cr_expect(st == LRNCL_SUCCESS && ev != NULL, "%s: in-place forward (scale %s) refused: %s: %s", names[i],
+                      with_scale ? "given" : "NULL", lrncl_status_string(st), lrncl_last_error());
+            if (ev) {
+                cr_expect(clWaitForEvents(1, &ev) == CL_SUCCESS);
+                clReleaseEvent(ev);
+            }
+            tu_release(&C);
+        }
+    lrncl_plan_release(p15);
+    lrncl_plan_release(p16);
+}
+
+/* Conventions: unknown values, modes a convention does not define, sizes and k per convention. */
+static lrncl_desc conv(lrncl_convention c, lrncl_mode m, int size, float k)
+{
+    lrncl_desc d = with(m, size, 1, 0.75f, k);
+    d.convention = c;
+    return d;
+}
+
+static lrncl_desc explicit_window(int lo, int hi, lrncl_alpha_divisor div, int size, int use_k, float k)
+{
+    lrncl_desc d = conv(LRNCL_CONVENTION_EXPLICIT, LRNCL_ACROSS_CHANNELS, size, k);
+    d.window_lo = lo;
+    d.window_hi = hi;
+    d.alpha_divisor = div;
+    d.use_k = use_k;
+    return d;
+}
+
+#define PT LRNCL_CONVENTION_PYTORCH
+#define OX LRNCL_CONVENTION_ONNX
+#define TF LRNCL_CONVENTION_TENSORFLOW
+#define CU LRNCL_CONVENTION_CUDNN
+#define MI LRNCL_CONVENTION_MIOPEN
+#define DN LRNCL_CONVENTION_ONEDNN
+#define CF LRNCL_CONVENTION_CAFFE
+#define EX LRNCL_CONVENTION_EXPLICIT
+
+Test(errors, bad_convention)
+{
+    const struct bad_desc cases[] = {
+        {"convention 8", conv((lrncl_convention)8, AC, 5, 1), LRNCL_ERROR_INVALID_CONVENTION, "8"},
+        {"convention -1", conv((lrncl_convention)-1, AC, 5, 1), LRNCL_ERROR_INVALID_CONVENTION, NULL},
+        {"convention 1000", conv((lrncl_convention)1000, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, NULL},
+        {"within pytorch", conv(PT, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, "pytorch"},
+        {"within onnx", conv(OX, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, "onnx"},
+        {"within tensorflow", conv(TF, WI, 2, 1), LRNCL_ERROR_INVALID_CONVENTION, "tensorflow"},
+        {"within cudnn", conv(CU, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, "cudnn"},
+        {"explicit alpha_divisor 3", explicit_window(1, 1, (lrncl_alpha_divisor)3, 3, 1, 1),
+         LRNCL_ERROR_INVALID_CONVENTION, NULL},
+        /* Sizes: TensorFlow's is a radius (0 allowed); explicit windows must be >= 0. */
+        {"tensorflow depth_radius -1", conv(TF, AC, -1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, "-1"},
+        {"tensorflow depth_radius INT_MIN", conv(TF, AC, INT_MIN, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"tensorflow depth_radius INT_MAX", conv(TF, AC, INT_MAX, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"explicit lo -1", explicit_window(-1, 2, LRNCL_ALPHA_OVER_N, 5, 1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"explicit hi -1", explicit_window(2, -1, LRNCL_ALPHA_OVER_N, 5, 1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"explicit lo INT_MIN", explicit_window(INT_MIN, 0, LRNCL_ALPHA_RAW, 5, 1, 1),
+         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"explicit lo INT_MAX", explicit_window(INT_MAX, 0, LRNCL_ALPHA_RAW, 5, 1, 1),
+         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"explicit alpha/n, size 0", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 0, 1, 1),
+         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"explicit alpha/n^2, size -3", explicit_window(1, 1, LRNCL_ALPHA_OVER_N2, -3, 1, 1),
+         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"pytorch size 0", conv(PT, AC, 0, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"onnx size -2", conv(OX, AC, -2, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"cudnn size 0", conv(CU, AC, 0, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"miopen within size 0", conv(MI, WI, 0, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"onednn size -1", conv(DN, AC, -1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"caffe across size 4", conv(CF, AC, 4, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        {"caffe within size 6", conv(CF, WI, 6, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
+        /* k where it is used: every across convention, MIOpen and oneDNN within, explicit use_k. */
+        {"miopen within k 0", conv(MI, WI, 3, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"onednn within k 0", conv(DN, WI, 3, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"onednn within k -1", conv(DN, WI, 4, -1), LRNCL_ERROR_INVALID_K, NULL},
+        {"pytorch k 0", conv(PT, AC, 4, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"onnx k -1", conv(OX, AC, 3, -1), LRNCL_ERROR_INVALID_K, NULL},
+        {"tensorflow bias 0", conv(TF, AC, 2, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"cudnn k 0", conv(CU, AC, 5, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"miopen across k 0", conv(MI, AC, 5, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"explicit use_k k 0", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 1, 0), LRNCL_ERROR_INVALID_K, NULL},
+        {"explicit no k, k NaN", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 0, NAN), LRNCL_ERROR_INVALID_K, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_bad_desc(&cases[i]);
+}
+
+/* The valid counterparts: accepted by plan_create and both references. */
+Test(errors, conventions_accepted)
+{
+    const struct bad_desc cases[] = {
+        {"tensorflow depth_radius 0", conv(TF, AC, 0, 1), LRNCL_SUCCESS, NULL},
+        {"tensorflow depth_radius 3", conv(TF, AC, 3, 1), LRNCL_SUCCESS, NULL},
+        {"pytorch size 4", conv(PT, AC, 4, 1), LRNCL_SUCCESS, NULL},
+        {"pytorch size 2", conv(PT, AC, 2, 1), LRNCL_SUCCESS, NULL},
+        {"onnx size 4", conv(OX, AC, 4, 1), LRNCL_SUCCESS, NULL},
+        {"cudnn size 4", conv(CU, AC, 4, 1), LRNCL_SUCCESS, NULL},
+        {"onednn across size 4", conv(DN, AC, 4, 1), LRNCL_SUCCESS, NULL},
+        {"onednn within size 4", conv(DN, WI, 4, 1), LRNCL_SUCCESS, NULL},
+        {"miopen across size 4", conv(MI, AC, 4, 1), LRNCL_SUCCESS, NULL},
+        {"miopen within size 4", conv(MI, WI, 4, 1), LRNCL_SUCCESS, NULL},
+        {"caffe within k 0 (ignored)", conv(CF, WI, 3, 0), LRNCL_SUCCESS, NULL},
+        {"explicit 0/0 raw size 0", explicit_window(0, 0, LRNCL_ALPHA_RAW, 0, 1, 1), LRNCL_SUCCESS, NULL},
+        {"explicit 2/0 no k, k 0", explicit_window(2, 0, LRNCL_ALPHA_OVER_N2, 3, 0, 0), LRNCL_SUCCESS, NULL},
+        {"explicit within", conv(EX, WI, 3, 1), LRNCL_SUCCESS, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_bad_desc(&cases[i]);
+}
+
+/* dtype and layout values, and strided views that map two positions to one element. */
+static lrncl_desc strided(size_t n, size_t c, size_t h, size_t w, size_t sn, size_t sc, size_t sh, size_t sw)
+{
+    lrncl_desc d = shaped(n, c, h, w);
+    d.layout = LRNCL_LAYOUT_STRIDED;
+    d.stride_n = sn;
+    d.stride_c = sc;
+    d.stride_h = sh;
+    d.stride_w = sw;
+    return d;
+}
+
+static lrncl_desc storage(int layout, int dtype)
+{
+    lrncl_desc d = with(AC, 5, 1, 0.75f, 1);
+    d.layout = (lrncl_layout)layout;
+    d.dtype = (lrncl_dtype)dtype;
+    return d;
+}
+
+Test(errors, bad_layout_dtype)
+{
+    const struct bad_desc cases[] = {
+        {"layout 3", storage(3, 0), LRNCL_ERROR_INVALID_LAYOUT, "3"},
+        {"layout -1", storage(-1, 0), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        {"dtype 2", storage(0, 2), LRNCL_ERROR_INVALID_LAYOUT, "2"},
+        {"dtype -1", storage(1, -1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        {"stride_c 0, c 3", strided(1, 3, 2, 2, 12, 0, 2, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        {"stride_h 1 = stride_w, h w 2", strided(1, 1, 2, 2, 4, 4, 1, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        {"all strides 0", strided(2, 2, 2, 2, 0, 0, 0, 0), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        /* w reaches index 4 with stride 1, c's stride 4 lands on it. */
+        {"stride_c 4 inside w 5", strided(1, 2, 1, 5, 10, 4, 5, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        /* interleaved: c stride 2 and w stride 3 collide (c=3, w=0 and c=0, w=2) */
+        {"c stride 2, w stride 3", strided(1, 4, 1, 3, 100, 2, 50, 3), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        {"n stride = c stride", strided(2, 2, 1, 1, 1, 1, 1, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+        {"within stride_h 0", strided(1, 1, 3, 2, 6, 6, 0, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect_bad_plan(&cases[i]);
+        /* The host reference reads contiguous NCHW doubles whatever the storage: it accepts. */
+        if (lrncl_desc_elements(&cases[i].d) == 1) {
+            double x[1] = {0.5}, y[1], dx[1];
+            cr_expect(lrncl_reference_forward(&cases[i].d, x, y, NULL) == LRNCL_SUCCESS &&
+                          lrncl_reference_backward(&cases[i].d, x, y, x, dx) == LRNCL_SUCCESS,
+                      "reference(%s): refused a descriptor whose only fault is its storage: %s", cases[i].label,
+                      lrncl_last_error());
+        }
+        cr_expect(lrncl_desc_span(&cases[i].d) == 0, "lrncl_desc_span(%s) = %zu, expected 0", cases[i].label,
+                  lrncl_desc_span(&cases[i].d));
+    }
+
+    /* Valid views: a stride of 0 or a repeated stride is harmless on a dimension of 1, and
+     * views may be padded, permuted, or place n inside the others. */
+    const struct {
+        const char *label;
+        lrncl_desc d;
+        size_t span;
+    } ok[] = {
+        {"1x1x1x1 strides 0", strided(1, 1, 1, 1, 0, 0, 0, 0), 1},
+        {"c 1 stride 0", strided(2, 1, 3, 4, 12, 0, 4, 1), 24},
+        {"h 1 stride_h = stride_w", strided(1, 3, 1, 4, 12, 4, 1, 1), 12},
+        {"padded NCHW", strided(2, 3, 4, 5, 100, 30, 6, 1), 100 + 60 + 18 + 4 + 1},
+        {"channels last", strided(2, 3, 4, 5, 60, 1, 15, 3), 60 + 2 + 45 + 12 + 1},
+        {"n innermost", strided(3, 2, 2, 2, 1, 3, 6, 12), 2 + 3 + 6 + 12 + 1},
+        {"c stride 3 over w 3", strided(1, 4, 1, 3, 100, 3, 50, 1), 9 + 2 + 1},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        lrncl_plan *p = NULL;
+        lrncl_status st = lrncl_plan_create(tu.ctx, &ok[i].d, &p);
+        cr_expect(st == LRNCL_SUCCESS && p, "plan_create(%s) refused: %s: %s", ok[i].label, lrncl_status_string(st),
+                  lrncl_last_error());
+        lrncl_plan_release(p);
+        cr_expect(lrncl_desc_span(&ok[i].d) == ok[i].span, "lrncl_desc_span(%s) = %zu, expected %zu", ok[i].label,
+                  lrncl_desc_span(&ok[i].d), ok[i].span);
+    }
+    lrncl_desc d = shaped(2, 3, 4, 5);
+    cr_expect(lrncl_desc_span(&d) == 120);
+    d.layout = LRNCL_LAYOUT_NHWC;
+    d.dtype = LRNCL_FLOAT16;
+    cr_expect(lrncl_desc_span(&d) == 120, "NHWC float16 span %zu", lrncl_desc_span(&d));
+    cr_expect(lrncl_desc_span(NULL) == 0);
+}
+
+Test(errors, set_shape_nd_bad)
+{
+    lrncl_desc d;
+    lrncl_desc_init(&d, AC);
+    const size_t dims[3] = {2, 3, 4};
+    cr_expect(lrncl_desc_set_shape_nd(NULL, 1, 2, 3, dims) == LRNCL_ERROR_NULL_ARGUMENT);
+    cr_expect(lrncl_desc_set_shape_nd(&d, 1, 2, 3, NULL) == LRNCL_ERROR_NULL_ARGUMENT);
+    cr_expect(lrncl_last_error()[0] != '\0', "set_shape_nd(dims NULL): no detail");
+    cr_expect(lrncl_desc_set_shape_nd(&d, 1, 2, -1, dims) == LRNCL_ERROR_INVALID_SHAPE);
+    const size_t huge[3] = {SIZE_MAX / 2, 3, 1};
+    cr_expect(lrncl_desc_set_shape_nd(&d, 1, 2, 3, huge) == LRNCL_ERROR_SHAPE_OVERFLOW);
+    cr_expect(lrncl_desc_set_shape_nd(&d, 1, 2, 0, NULL) == LRNCL_SUCCESS, "rank 0 with dims NULL: %s",
+              lrncl_last_error());
+    cr_expect(d.n == 1 && d.c == 2 && d.h == 1 && d.w == 1);
+}
+
+/* A buffer must hold offset + span elements of the dtype (the scale: floats), each buffer by its
+ * own offset. */
+static void expect_status(const char *label, lrncl_status st, lrncl_status want, cl_event ev)
+{
+    cr_expect(st == want, "%s: returned %d (%s), expected %d (%s); last_error: \"%s\"", label, (int)st,
+              lrncl_status_string(st), (int)want, lrncl_status_string(want), lrncl_last_error());
+    if (want != LRNCL_SUCCESS) {
+        cr_expect(ev == SENTINEL, "%s: *done was changed by a refused call", label);
+        cr_expect(lrncl_last_error()[0] != '\0', "%s: no detail message", label);
+    } else if (ev != SENTINEL && ev != NULL) {
+        clReleaseEvent(ev);
+    }
+    cr_assert(clFinish(tu.q) == CL_SUCCESS);
+}
+
+Test(errors, buffer_too_small_views)
+{
+    static const char *const names[] = {"x", "y", "scale", "dy", "dx"};
+    /* Exactly-sized buffers (COUNT elements) with one offset of 3: that buffer is too small. */
+    for (int which = 0; which < 5; which++) {
+        lrncl_desc d = D;
+        size_t *off[] = {&d.offset_x, &d.offset_y, &d.offset_scale, &d.offset_dy, &d.offset_dx};
+        *off[which] = 3;
+        lrncl_plan *p = plan_like(&d);
+        char label[96];
+        snprintf(label, sizeof label, "offset_%s 3, buffers of exactly the shape", names[which]);
+        cl_event ev = SENTINEL;
+        lrncl_status st;
+        if (which < 3) { /* forward reads x and writes y and scale */
+            poison_outputs();
+            st = lrncl_forward(p, tu.q, X, Y, S, 0, NULL, &ev);
+            expect_refused(label, st, LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+        }
+        /* backward reads x, y, dy, scale and writes dx: every offset counts */
+        poison_outputs();
+        ev = SENTINEL;
+        st = lrncl_backward(p, tu.q, X, Y, DY, S, DX, 0, NULL, &ev);
+        expect_refused(label, st, LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+        if (which == 2) { /* no scale given: its offset does not matter */
+            ev = SENTINEL;
+            expect_status("forward(offset_scale 3, scale NULL)", lrncl_forward(p, tu.q, X, Y, NULL, 0, NULL, &ev),
+                          LRNCL_SUCCESS, ev);
+        }
+        /* Big enough by one offset's worth: accepted. */
+        cl_mem bx = tu_buffer(COUNT + 3), by = tu_buffer(COUNT + 3), bs = tu_buffer(COUNT + 3);
+        cl_mem bdy = tu_buffer(COUNT + 3), bdx = tu_buffer(COUNT + 3);
+        ev = SENTINEL;
+        st = lrncl_forward(p, tu.q, bx, by, bs, 0, NULL, &ev);
+        expect_status(label, st, LRNCL_SUCCESS, ev);
+        ev = SENTINEL;
+        st = lrncl_backward(p, tu.q, bx, by, bdy, bs, bdx, 0, NULL, &ev);
+        expect_status(label, st, LRNCL_SUCCESS, ev);
+        tu_release(&bdx);
+        tu_release(&bdy);
+        tu_release(&bs);
+        tu_release(&by);
+        tu_release(&bx);
+        lrncl_plan_release(p);
+    }
+
+    /* A strided view spans more than n*c*h*w elements: COUNT floats are too few. */
+    lrncl_desc ds = D;
+    ds.layout = LRNCL_LAYOUT_STRIDED;
+    ds.stride_w = 1;
+    ds.stride_h = D.w + 1;
+    ds.stride_c = ds.stride_h * D.h;
+    ds.stride_n = ds.stride_c * D.c;
+    size_t span = lrncl_desc_span(&ds);
+    cr_assert(span == (D.n - 1) * ds.stride_n + (D.c - 1) * ds.stride_c + (D.h - 1) * ds.stride_h + D.w,
+              "padded view span %zu", span);
+    lrncl_plan *ps = plan_like(&ds);
+    fwd_refused("strided forward(buffers of n*c*h*w)", LRNCL_ERROR_BUFFER_TOO_SMALL, ps, tu.q, X, Y, S);
+    bwd_refused("strided backward(buffers of n*c*h*w)", LRNCL_ERROR_BUFFER_TOO_SMALL, ps, tu.q, X, Y, DY, S, DX);
+    cl_mem big[5];
+    for (int i = 0; i < 5; i++)
+        big[i] = tu_buffer(span);
+    cl_event ev = SENTINEL;
+    expect_status("strided forward(buffers of the span)", lrncl_forward(ps, tu.q, big[0], big[1], big[2], 0, NULL, &ev),
+                  LRNCL_SUCCESS, ev);
+    ev = SENTINEL;
+    expect_status("strided backward(buffers of the span)",
+                  lrncl_backward(ps, tu.q, big[0], big[1], big[3], big[2], big[4], 0, NULL, &ev), LRNCL_SUCCESS, ev);
+    for (int i = 0; i < 5; i++)
+        tu_release(&big[i]);
+    lrncl_plan_release(ps);
+
+    /* float16: x, y, dy, dx take 2 bytes an element, the scale always 4. */
+    lrncl_desc dh = D;
+    dh.dtype = LRNCL_FLOAT16;
+    lrncl_plan *ph = plan_like(&dh);
+    cl_mem hx = tu_buffer_bytes(COUNT * 2), hy = tu_buffer_bytes(COUNT * 2), hdy = tu_buffer_bytes(COUNT * 2);
+    cl_mem hdx = tu_buffer_bytes(COUNT * 2), hs_small = tu_buffer_bytes(COUNT * 2), hshort = tu_buffer_bytes(COUNT * 2 - 1);
+    cl_mem hs = tu_buffer_bytes(COUNT * 4);
+    {
+        uint16_t *zero = tu_alloc(COUNT * 2);
+        for (size_t i = 0; i < COUNT; i++)
+            zero[i] = tu_half_from_float(HX[i]);
+        tu_write_bytes(hx, zero, COUNT * 2);
+        tu_write_bytes(hdy, zero, COUNT * 2);
+        free(zero);
+    }
+    ev = SENTINEL;
+    expect_status("f16 forward(scale sized for halves)", lrncl_forward(ph, tu.q, hx, hy, hs_small, 0, NULL, &ev),
+                  LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+    ev = SENTINEL;
+    expect_status("f16 backward(scale sized for halves)",
+                  lrncl_backward(ph, tu.q, hx, hy, hdy, hs_small, hdx, 0, NULL, &ev), LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+    ev = SENTINEL;
+    expect_status("f16 forward(x a byte short)", lrncl_forward(ph, tu.q, hshort, hy, hs, 0, NULL, &ev),
+                  LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+    ev = SENTINEL;
+    expect_status("f16 forward(y a byte short)", lrncl_forward(ph, tu.q, hx, hshort, NULL, 0, NULL, &ev),
+                  LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+    ev = SENTINEL;
+    expect_status("f16 backward(dx a byte short)", lrncl_backward(ph, tu.q, hx, hy, hdy, NULL, hshort, 0, NULL, &ev),
+                  LRNCL_ERROR_BUFFER_TOO_SMALL, ev);
+    ev = SENTINEL;
+    expect_status("f16 forward(halves, float scale)", lrncl_forward(ph, tu.q, hx, hy, hs, 0, NULL, &ev), LRNCL_SUCCESS,
+                  ev);
+    ev = SENTINEL;
+    expect_status("f16 backward(halves, float scale)", lrncl_backward(ph, tu.q, hx, hy, hdy, hs, hdx, 0, NULL, &ev),
+                  LRNCL_SUCCESS, ev);
+    tu_release(&hs);
+    tu_release(&hshort);
+    tu_release(&hs_small);
+    tu_release(&hdx);
+    tu_release(&hdy);
+    tu_release(&hy);
+    tu_release(&hx);
+    lrncl_plan_release(ph);
 }
 
 /* A queue, buffer or plan of another cl_context (on the same device) is refused. */
@@ -455,6 +886,8 @@ Test(status, strings)
         LRNCL_ERROR_BUILD_FAILED,
         LRNCL_ERROR_OUT_OF_HOST_MEMORY,
         LRNCL_ERROR_UNSUPPORTED,
+        LRNCL_ERROR_INVALID_CONVENTION,
+        LRNCL_ERROR_INVALID_LAYOUT,
     };
     const size_t n = sizeof all / sizeof all[0];
     const char *unknown = lrncl_status_string((lrncl_status)12345);
@@ -470,9 +903,10 @@ Test(status, strings)
     }
     /* Pinned values: outside code stores them. */
     cr_expect(LRNCL_ERROR_NULL_ARGUMENT == -2001 && LRNCL_ERROR_UNSUPPORTED == -2017);
+    cr_expect(LRNCL_ERROR_INVALID_CONVENTION == -2018 && LRNCL_ERROR_INVALID_LAYOUT == -2019);
 
     /* Odd values: never NULL. */
-    const int odd[] = {12345, -12345, 1, -1000, -2000, -2018, -3000, INT_MIN, INT_MAX};
+    const int odd[] = {12345, -12345, 1, -1000, -2000, -2020, -3000, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         const char *s = lrncl_status_string((lrncl_status)odd[i]);
         cr_expect(s != NULL, "lrncl_status_string(%d) is NULL", odd[i]);

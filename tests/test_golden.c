@@ -1,6 +1,7 @@
-/* test_golden.c: every float32 Caffe golden case (tests/golden, made in float64 by PyTorch)
- * through the device plan (forward with and without scale, backward with and without scale)
- * and through lrncl's own float64 reference. One Criterion test per case. */
+/* test_golden.c: every golden case (tests/golden, made in float64 by PyTorch) in its own
+ * convention (Caffe, PyTorch, ONNX, TensorFlow) and dtype (float32, float16 storage) through
+ * the device plan (forward with and without scale, backward with and without scale) and
+ * through lrncl's own float64 reference. One Criterion test per case. */
 #include "testutil.h"
 #include "npy.h"
 
@@ -17,15 +18,19 @@
 #error "LRNCL_GOLDEN_DIR must name the tests/golden folder"
 #endif
 
-/* The float32 Caffe cases copied from the shared golden set (the *_f16 ones are float16 and
- * not part of this version). golden_list_matches_CASES checks this list against CASES. */
+/* Every case of the shared golden set. golden_list_matches_CASES checks this list against
+ * CASES: each must be in the other. */
 #define GOLDEN_CASES(X)                                                                         \
     X(caffe_across_alexnet1) X(caffe_across_alexnet2) X(caffe_across_big_alpha)                 \
     X(caffe_across_size1) X(caffe_across_size3) X(caffe_across_size7) X(caffe_across_size11)    \
     X(caffe_across_c_lt_size) X(caffe_across_c1) X(caffe_across_hw1) X(caffe_across_beta2)      \
     X(caffe_across_beta_small) X(caffe_across_wide_range) X(caffe_across_odd_hw)                \
     X(caffe_within_basic) X(caffe_within_size5) X(caffe_within_size7) X(caffe_within_size1)     \
-    X(caffe_within_small_hw) X(caffe_within_k_ignored) X(caffe_within_rect) X(caffe_within_beta05)
+    X(caffe_within_small_hw) X(caffe_within_k_ignored) X(caffe_within_rect) X(caffe_within_beta05) \
+    X(caffe_across_f16) X(caffe_within_f16)                                                     \
+    X(pytorch_even4) X(pytorch_even2) X(pytorch_odd5)                                           \
+    X(onnx_even4) X(onnx_even6) X(onnx_odd3)                                                    \
+    X(tensorflow_r2) X(tensorflow_r5)
 
 struct golden_param {
     char name[48];
@@ -145,6 +150,7 @@ struct golden {
     double alpha, beta, k; /* exact values from case.json (the desc holds them as float) */
     size_t count;
     npy_array x, dy, y, scale, dx;
+    float *xf, *dyf; /* x and dy as float (float16 files converted exactly) */
 };
 
 static void load_npy(const struct golden *g, const char *file, npy_dtype want, npy_array *a)
@@ -156,6 +162,47 @@ static void load_npy(const struct golden *g, const char *file, npy_dtype want, n
     cr_assert(a->ndim == 4 && a->shape[0] == g->d.n && a->shape[1] == g->d.c && a->shape[2] == g->d.h &&
                   a->shape[3] == g->d.w && a->count == g->count,
               "%s: shape does not match case.json", path);
+}
+
+/* The canonical window and factors of SPEC section 2's table, written out here rather than
+ * taken from the library, so that a wrong case.json or a wrong mapping both show. */
+struct golden_convention {
+    const char *name;
+    lrncl_convention convention;
+};
+static const struct golden_convention golden_conventions[] = {
+    {"caffe", LRNCL_CONVENTION_CAFFE},
+    {"pytorch", LRNCL_CONVENTION_PYTORCH},
+    {"onnx", LRNCL_CONVENTION_ONNX},
+    {"tensorflow", LRNCL_CONVENTION_TENSORFLOW},
+};
+
+static void expected_canonical(lrncl_convention conv, lrncl_mode m, int size, double alpha, double k, int *lo,
+                               int *hi, double *a, double *k_eff)
+{
+    const double n = size;
+    *k_eff = k;
+    switch (conv) {
+    case LRNCL_CONVENTION_CAFFE: /* lo = hi = (n-1)/2; within: alpha/n^2 and 1 in place of k */
+        *lo = *hi = (size - 1) / 2;
+        *a = m == LRNCL_ACROSS_CHANNELS ? alpha / n : alpha / (n * n);
+        *k_eff = m == LRNCL_ACROSS_CHANNELS ? k : 1.0;
+        break;
+    case LRNCL_CONVENTION_PYTORCH: /* floor(n/2) below, floor((n-1)/2) above */
+        *lo = size / 2;
+        *hi = (size - 1) / 2;
+        *a = alpha / n;
+        break;
+    case LRNCL_CONVENTION_ONNX: /* floor((n-1)/2) below, the rest above */
+        *lo = (size - 1) / 2;
+        *hi = size - 1 - *lo;
+        *a = alpha / n;
+        break;
+    default: /* TensorFlow: size is depth_radius r, raw alpha */
+        *lo = *hi = size;
+        *a = alpha;
+        break;
+    }
 }
 
 static void load_golden(struct golden *g, const char *name)
@@ -172,30 +219,41 @@ static void load_golden(struct golden *g, const char *name)
     json_string(obj, "convention", conv, sizeof conv);
     json_string(obj, "mode", mode, sizeof mode);
     json_string(obj, "dtype", dtype, sizeof dtype);
-    cr_assert(strcmp(conv, "caffe") == 0, "%s: convention %s", path, conv);
-    cr_assert(strcmp(dtype, "float32") == 0, "%s: dtype %s", path, dtype);
+    size_t ci = 0, nconv = sizeof golden_conventions / sizeof golden_conventions[0];
+    while (ci < nconv && strcmp(conv, golden_conventions[ci].name) != 0)
+        ci++;
+    cr_assert(ci < nconv, "%s: convention %s", path, conv);
+    const lrncl_convention convention = golden_conventions[ci].convention;
+    cr_assert(strcmp(dtype, "float32") == 0 || strcmp(dtype, "float16") == 0, "%s: dtype %s", path, dtype);
+    const bool f16 = strcmp(dtype, "float16") == 0;
     cr_assert(strcmp(mode, "across") == 0 || strcmp(mode, "within") == 0, "%s: mode %s", path, mode);
     lrncl_mode m = strcmp(mode, "across") == 0 ? LRNCL_ACROSS_CHANNELS : LRNCL_WITHIN_CHANNEL;
-    double size = json_number(obj, "size");
+    double size = json_number(obj, "size"); /* TensorFlow: depth_radius */
+    cr_assert(size == floor(size) && size >= 0 && size < 1000, "%s: size %g", path, size);
     g->alpha = json_number(obj, "alpha");
     g->beta = json_number(obj, "beta");
     g->k = json_number(obj, "k");
     size_t shape[4];
     json_shape(obj, shape);
 
-    /* The canonical parameters must be Caffe's mapping, or this test checks the wrong thing. */
+    /* The canonical parameters must be the convention's mapping, or this test checks the wrong
+     * thing. */
     const char *canon = json_find(obj, "canonical");
     cr_assert(canon != NULL && *canon == '{', "%s: no canonical object", path);
-    double n = size, a_eff = m == LRNCL_ACROSS_CHANNELS ? g->alpha / n : g->alpha / (n * n);
-    double k_eff = m == LRNCL_ACROSS_CHANNELS ? g->k : 1.0;
-    cr_assert(json_number(canon, "window_lo") == (n - 1) / 2 && json_number(canon, "window_hi") == (n - 1) / 2,
-              "%s: canonical window is not Caffe's", path);
+    int lo, hi;
+    double a_eff, k_eff;
+    expected_canonical(convention, m, (int)size, g->alpha, g->k, &lo, &hi, &a_eff, &k_eff);
+    cr_assert(json_number(canon, "window_lo") == lo && json_number(canon, "window_hi") == hi,
+              "%s: canonical window %g..%g is not %s's %d..%d", path, json_number(canon, "window_lo"),
+              json_number(canon, "window_hi"), conv, lo, hi);
     cr_assert(fabs(json_number(canon, "alpha_eff") - a_eff) <= 1e-15 * a_eff, "%s: alpha_eff", path);
     cr_assert(json_number(canon, "k_eff") == k_eff && json_number(canon, "beta") == g->beta,
               "%s: k_eff/beta", path);
     free(json);
 
     lrncl_desc_init(&g->d, m);
+    g->d.convention = convention;
+    g->d.dtype = f16 ? LRNCL_FLOAT16 : LRNCL_FLOAT32;
     g->d.local_size = (int)size;
     g->d.alpha = (float)g->alpha;
     g->d.beta = (float)g->beta;
@@ -207,8 +265,21 @@ static void load_golden(struct golden *g, const char *name)
     g->count = lrncl_desc_elements(&g->d);
     cr_assert(g->count == shape[0] * shape[1] * shape[2] * shape[3], "%s: lrncl_desc_elements", path);
 
-    load_npy(g, "x.npy", NPY_F32, &g->x);
-    load_npy(g, "dy.npy", NPY_F32, &g->dy);
+    /* Inputs as float whatever their storage (halves convert exactly). */
+    npy_dtype in = f16 ? NPY_F16 : NPY_F32;
+    load_npy(g, "x.npy", in, &g->x);
+    load_npy(g, "dy.npy", in, &g->dy);
+    g->xf = tu_floats(g->count);
+    g->dyf = tu_floats(g->count);
+    for (size_t i = 0; i < g->count; i++) {
+        if (f16) {
+            g->xf[i] = tu_half_to_float(((const uint16_t *)g->x.data)[i]);
+            g->dyf[i] = tu_half_to_float(((const uint16_t *)g->dy.data)[i]);
+        } else {
+            g->xf[i] = ((const float *)g->x.data)[i];
+            g->dyf[i] = ((const float *)g->dy.data)[i];
+        }
+    }
     load_npy(g, "y.npy", NPY_F64, &g->y);
     load_npy(g, "scale.npy", NPY_F64, &g->scale);
     load_npy(g, "dx.npy", NPY_F64, &g->dx);
@@ -216,6 +287,8 @@ static void load_golden(struct golden *g, const char *name)
 
 static void free_golden(struct golden *g)
 {
+    free(g->xf);
+    free(g->dyf);
     npy_free(&g->x);
     npy_free(&g->dy);
     npy_free(&g->y);
@@ -235,7 +308,7 @@ static void check_reference(const struct golden *g)
     double es = 0, db = fabs((double)d->beta - g->beta), lmax = 0;
     if (g->alpha > 0)
         es = fabs((double)d->alpha - g->alpha) / g->alpha;
-    if (d->mode == LRNCL_ACROSS_CHANNELS)
+    if (d->mode == LRNCL_ACROSS_CHANNELS || d->convention != LRNCL_CONVENTION_CAFFE)
         es = fmax(es, fabs((double)d->k - g->k) / g->k);
     const double *sg = g->scale.data;
     for (size_t i = 0; i < g->count; i++)
@@ -247,8 +320,8 @@ static void check_reference(const struct golden *g)
 
     double *xd = tu_doubles(g->count), *dyd = tu_doubles(g->count);
     double *y = tu_doubles(g->count), *s = tu_doubles(g->count), *dx = tu_doubles(g->count);
-    tu_to_double(g->x.data, xd, g->count);
-    tu_to_double(g->dy.data, dyd, g->count);
+    tu_to_double(g->xf, xd, g->count);
+    tu_to_double(g->dyf, dyd, g->count);
     lrncl_status st = lrncl_reference_forward(d, xd, y, s);
     cr_assert(st == LRNCL_SUCCESS, "%s: lrncl_reference_forward -> %s: %s", g->name, lrncl_status_string(st),
               lrncl_last_error());
@@ -272,6 +345,8 @@ static void check_reference(const struct golden *g)
     free(xd);
 }
 
+/* The device through tu_run_view (float16 cases store x, dy, y and dx as halves; the scale is
+ * float32), with SPEC section 6's bounds for the case's dtype. */
 static void check_device(const struct golden *g)
 {
     lrncl_plan *p = NULL;
@@ -280,16 +355,10 @@ static void check_device(const struct golden *g)
               lrncl_status_string(st), lrncl_last_error());
     struct tu_device_result out;
     const char *what = "";
-    st = tu_run_plan(p, g->count, g->x.data, g->dy.data, &out, &what);
+    st = tu_run_view(p, &g->d, g->xf, g->dyf, &out, &what);
     cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", g->name, what, lrncl_status_string(st),
               lrncl_last_error());
-    struct tu_cmp r;
-    EXPECT_CMP(tu_check_forward("y", &g->d, out.y, g->y.data, g->count, &r), r, g);
-    EXPECT_CMP(tu_check_forward("scale", &g->d, out.scale, g->scale.data, g->count, &r), r, g);
-    EXPECT_CMP(tu_check_forward("y (scale NULL)", &g->d, out.y_noscale, g->y.data, g->count, &r), r, g);
-    EXPECT_CMP(tu_check_backward("dx", &g->d, out.dx, g->dx.data, g->count, &r), r, g);
-    EXPECT_CMP(tu_check_backward("dx (scale NULL)", &g->d, out.dx_noscale, g->dx.data, g->count, &r), r, g);
-    cr_expect(out.inputs_intact, "%s: an input buffer (x, y, dy or scale) was modified", g->name);
+    tu_expect_result(g->name, &g->d, &out, g->y.data, g->scale.data, g->dx.data, g->count);
     tu_device_result_free(&out);
     lrncl_plan_release(p);
 }
@@ -310,26 +379,38 @@ ParameterizedTest(struct golden_param *param, golden, cases)
     free_golden(&g);
 }
 
-/* Every caffe_* entry of CASES is either tested above or a float16 case left out on purpose. */
+/* The list above and CASES hold the same cases: each entry of one is in the other, once, and
+ * each has its folder with a case.json. */
 Test(golden, list_matches_CASES)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/CASES", LRNCL_GOLDEN_DIR);
     char *text = read_text(path);
     cr_assert(text != NULL, "cannot read %s", path);
-    size_t seen = 0;
+    size_t lines = 0;
+    bool seen[N_GOLDEN];
+    memset(seen, 0, sizeof seen);
     for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
-        if (strncmp(line, "caffe_", 6) != 0)
+        if (line[0] == '\0')
             continue;
-        size_t len = strlen(line);
-        bool f16 = len > 4 && strcmp(line + len - 4, "_f16") == 0;
-        bool listed = false;
-        for (size_t i = 0; i < N_GOLDEN; i++)
-            listed = listed || strcmp(golden_cases[i].name, line) == 0;
-        cr_expect(listed != f16, "CASES entry %s: %s", line,
-                  f16 ? "float16 case in the float32 list" : "float32 Caffe case not tested");
-        seen += listed;
+        lines++;
+        size_t i = 0;
+        while (i < N_GOLDEN && strcmp(golden_cases[i].name, line) != 0)
+            i++;
+        cr_expect(i < N_GOLDEN, "CASES entry %s is not tested", line);
+        if (i < N_GOLDEN) {
+            cr_expect(!seen[i], "CASES lists %s twice", line);
+            seen[i] = true;
+        }
     }
-    cr_expect(seen == N_GOLDEN, "CASES lists %zu of the %zu tested cases", seen, (size_t)N_GOLDEN);
+    for (size_t i = 0; i < N_GOLDEN; i++) {
+        cr_expect(seen[i], "tested case %s is not in CASES", golden_cases[i].name);
+        snprintf(path, sizeof path, "%s/%.47s/case.json", LRNCL_GOLDEN_DIR, golden_cases[i].name);
+        FILE *f = fopen(path, "rb");
+        cr_expect(f != NULL, "%s is missing", path);
+        if (f)
+            fclose(f);
+    }
+    cr_expect(lines == N_GOLDEN, "CASES has %zu entries, %zu cases are tested", lines, (size_t)N_GOLDEN);
     free(text);
 }

@@ -141,6 +141,7 @@ lrncl_status tu_run_plan(lrncl_plan *p, size_t count, const float *x, const floa
 {
     memset(r, 0, sizeof *r);
     r->inputs_intact = true;
+    r->padding_intact = true; /* dense buffers of exactly count floats: there is no padding */
     r->y = tu_floats(count);
     r->scale = tu_floats(count);
     r->y_noscale = tu_floats(count);
@@ -197,6 +198,248 @@ done:
     return st;
 }
 
+/* ---- views -------------------------------------------------------------------------------- */
+void tu_view_strides(const lrncl_desc *d, size_t st[4])
+{
+    switch (d->layout) {
+    case LRNCL_LAYOUT_NCHW:
+        st[3] = 1, st[2] = d->w, st[1] = d->h * d->w, st[0] = d->c * d->h * d->w;
+        break;
+    case LRNCL_LAYOUT_NHWC:
+        st[1] = 1, st[3] = d->c, st[2] = d->w * d->c, st[0] = d->h * d->w * d->c;
+        break;
+    default:
+        st[0] = d->stride_n, st[1] = d->stride_c, st[2] = d->stride_h, st[3] = d->stride_w;
+        break;
+    }
+}
+
+size_t tu_view_span(const lrncl_desc *d)
+{
+    size_t st[4], dims[4] = {d->n, d->c, d->h, d->w}, span = 1;
+    tu_view_strides(d, st);
+    for (int i = 0; i < 4; i++)
+        span += (dims[i] - 1) * st[i];
+    return span;
+}
+
+size_t tu_dtype_size(const lrncl_desc *d)
+{
+    return d->dtype == LRNCL_FLOAT16 ? 2 : 4;
+}
+
+/* Flat index of logical element i (NCHW order) in the view. */
+static size_t view_index(const lrncl_desc *d, const size_t st[4], size_t offset, size_t i)
+{
+    size_t w = i % d->w, h = i / d->w % d->h, c = i / (d->w * d->h) % d->c, n = i / (d->w * d->h * d->c);
+    return offset + n * st[0] + c * st[1] + h * st[2] + w * st[3];
+}
+
+static unsigned char sentinel_byte(size_t i)
+{
+    return (unsigned char)(0xA5u ^ (i * 29u + (i >> 8)));
+}
+
+static size_t image_elems(const lrncl_desc *d, size_t offset)
+{
+    return offset + tu_view_span(d) + TU_VIEW_TAIL;
+}
+
+unsigned char *tu_image_make(const lrncl_desc *d, size_t offset, size_t esize, const float *nchw, size_t *bytes)
+{
+    size_t n = image_elems(d, offset), count = lrncl_desc_elements(d), st[4];
+    cr_assert(count > 0, "tu_image_make: bad shape");
+    cr_assert(esize == 2 || esize == 4);
+    unsigned char *img = tu_alloc(n * esize);
+    for (size_t i = 0; i < n * esize; i++)
+        img[i] = sentinel_byte(i);
+    tu_view_strides(d, st);
+    for (size_t i = 0; i < count; i++) {
+        size_t at = view_index(d, st, offset, i);
+        cr_assert(at < n, "tu_image_make: element %zu outside the image", i);
+        float v = nchw ? nchw[i] : NAN;
+        if (esize == 4) {
+            memcpy(img + at * 4, &v, 4);
+        } else {
+            uint16_t h = tu_half_from_float(v);
+            memcpy(img + at * 2, &h, 2);
+        }
+    }
+    *bytes = n * esize;
+    return img;
+}
+
+void tu_image_read(const lrncl_desc *d, size_t offset, size_t esize, const unsigned char *img, float *nchw)
+{
+    size_t count = lrncl_desc_elements(d), st[4];
+    tu_view_strides(d, st);
+    for (size_t i = 0; i < count; i++) {
+        size_t at = view_index(d, st, offset, i);
+        if (esize == 4) {
+            memcpy(&nchw[i], img + at * 4, 4);
+        } else {
+            uint16_t h;
+            memcpy(&h, img + at * 2, 2);
+            nchw[i] = tu_half_to_float(h);
+        }
+    }
+}
+
+bool tu_image_padding_intact(const lrncl_desc *d, size_t offset, size_t esize, const unsigned char *img)
+{
+    size_t n = image_elems(d, offset), count = lrncl_desc_elements(d), st[4];
+    bool *in_view = tu_alloc(n * sizeof *in_view);
+    memset(in_view, 0, n * sizeof *in_view);
+    tu_view_strides(d, st);
+    for (size_t i = 0; i < count; i++)
+        in_view[view_index(d, st, offset, i)] = true;
+    bool ok = true;
+    for (size_t e = 0; e < n && ok; e++)
+        for (size_t b = 0; b < esize && ok && !in_view[e]; b++)
+            ok = img[e * esize + b] == sentinel_byte(e * esize + b);
+    free(in_view);
+    return ok;
+}
+
+void tu_read_bytes(cl_mem b, void *dst, size_t bytes)
+{
+    cl_int err = clEnqueueReadBuffer(tu.q, b, CL_TRUE, 0, bytes, dst, 0, NULL, NULL);
+    cr_assert(err == CL_SUCCESS, "clEnqueueReadBuffer -> %d", (int)err);
+}
+
+void tu_write_bytes(cl_mem b, const void *src, size_t bytes)
+{
+    cl_int err = clEnqueueWriteBuffer(tu.q, b, CL_TRUE, 0, bytes, src, 0, NULL, NULL);
+    cr_assert(err == CL_SUCCESS, "clEnqueueWriteBuffer -> %d", (int)err);
+}
+
+cl_mem tu_buffer_image(const unsigned char *img, size_t bytes)
+{
+    cl_mem b = tu_buffer_bytes(bytes);
+    tu_write_bytes(b, img, bytes);
+    return b;
+}
+
+/* One buffer of tu_run_view: its view, the image last written, a scratch copy for reads. */
+struct view_buf {
+    size_t offset, esize, bytes;
+    unsigned char *img, *got;
+    cl_mem mem;
+};
+
+static void view_buf_init(struct view_buf *v, const lrncl_desc *d, size_t offset, size_t esize, const float *nchw)
+{
+    v->offset = offset;
+    v->esize = esize;
+    v->img = tu_image_make(d, offset, esize, nchw, &v->bytes);
+    v->got = tu_alloc(v->bytes);
+    v->mem = tu_buffer_image(v->img, v->bytes);
+}
+
+/* Writes the NaN-poisoned image again (output before a run). */
+static void view_buf_poison(struct view_buf *v)
+{
+    tu_write_bytes(v->mem, v->img, v->bytes);
+}
+
+/* Reads the output back into nchw; false if anything outside the view changed. */
+static bool view_buf_fetch(struct view_buf *v, const lrncl_desc *d, float *nchw)
+{
+    tu_read_bytes(v->mem, v->got, v->bytes);
+    tu_image_read(d, v->offset, v->esize, v->got, nchw);
+    return tu_image_padding_intact(d, v->offset, v->esize, v->got);
+}
+
+/* True when the buffer still holds exactly want. */
+static bool view_buf_same(struct view_buf *v, const unsigned char *want)
+{
+    tu_read_bytes(v->mem, v->got, v->bytes);
+    return memcmp(v->got, want, v->bytes) == 0;
+}
+
+static void view_buf_free(struct view_buf *v)
+{
+    tu_release(&v->mem);
+    free(v->img);
+    free(v->got);
+}
+
+lrncl_status tu_run_view(lrncl_plan *p, const lrncl_desc *d, const float *x, const float *dy,
+                         struct tu_device_result *r, const char **what)
+{
+    size_t count = lrncl_desc_elements(d), es = tu_dtype_size(d);
+    memset(r, 0, sizeof *r);
+    r->inputs_intact = true;
+    r->padding_intact = true;
+    r->y = tu_floats(count);
+    r->scale = tu_floats(count);
+    r->y_noscale = tu_floats(count);
+    if (dy) {
+        r->dx = tu_floats(count);
+        r->dx_noscale = tu_floats(count);
+    }
+    struct view_buf bx, by, bs, bdy = {0}, bdx = {0};
+    view_buf_init(&bx, d, d->offset_x, es, x);
+    view_buf_init(&by, d, d->offset_y, es, NULL);
+    view_buf_init(&bs, d, d->offset_scale, sizeof(float), NULL);
+    if (dy) {
+        view_buf_init(&bdy, d, d->offset_dy, es, dy);
+        view_buf_init(&bdx, d, d->offset_dx, es, NULL);
+    }
+    unsigned char *y_img = tu_alloc(by.bytes), *s_img = tu_alloc(bs.bytes);
+    lrncl_status st;
+    bool pad = true;
+
+    view_buf_poison(&by);
+    *what = "lrncl_forward(scale NULL)";
+    st = lrncl_forward(p, tu.q, bx.mem, by.mem, NULL, 0, NULL, NULL);
+    if (st != LRNCL_SUCCESS)
+        goto done;
+    pad = view_buf_fetch(&by, d, r->y_noscale) && pad;
+
+    view_buf_poison(&by);
+    view_buf_poison(&bs);
+    *what = "lrncl_forward(scale)";
+    st = lrncl_forward(p, tu.q, bx.mem, by.mem, bs.mem, 0, NULL, NULL);
+    if (st != LRNCL_SUCCESS)
+        goto done;
+    pad = view_buf_fetch(&by, d, r->y) && pad;
+    memcpy(y_img, by.got, by.bytes);
+    pad = view_buf_fetch(&bs, d, r->scale) && pad;
+    memcpy(s_img, bs.got, bs.bytes);
+
+    if (dy) {
+        view_buf_poison(&bdx);
+        *what = "lrncl_backward(scale)";
+        st = lrncl_backward(p, tu.q, bx.mem, by.mem, bdy.mem, bs.mem, bdx.mem, 0, NULL, NULL);
+        if (st != LRNCL_SUCCESS)
+            goto done;
+        pad = view_buf_fetch(&bdx, d, r->dx) && pad;
+
+        view_buf_poison(&bdx);
+        *what = "lrncl_backward(scale NULL)";
+        st = lrncl_backward(p, tu.q, bx.mem, by.mem, bdy.mem, NULL, bdx.mem, 0, NULL, NULL);
+        if (st != LRNCL_SUCCESS)
+            goto done;
+        pad = view_buf_fetch(&bdx, d, r->dx_noscale) && pad;
+        r->inputs_intact = view_buf_same(&bdy, bdy.img) && view_buf_same(&by, y_img) && view_buf_same(&bs, s_img);
+    }
+    r->inputs_intact = r->inputs_intact && view_buf_same(&bx, bx.img);
+    r->padding_intact = pad;
+    *what = "";
+done:
+    free(s_img);
+    free(y_img);
+    if (dy) {
+        view_buf_free(&bdx);
+        view_buf_free(&bdy);
+    }
+    view_buf_free(&bs);
+    view_buf_free(&by);
+    view_buf_free(&bx);
+    return st;
+}
+
 void tu_device_result_free(struct tu_device_result *r)
 {
     free(r->y);
@@ -222,6 +465,41 @@ lrncl_status tu_reference(const lrncl_desc *d, const float *x, const float *dy, 
     }
     free(xd);
     return st;
+}
+
+/* ---- float16 ------------------------------------------------------------------------------ */
+uint16_t tu_half_from_float(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) /* NaN: keep it quiet and non-zero */
+        return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+    if (a >= 0x477ff000u) /* >= 65520 (halfway past 65504, ties to even go up): Inf */
+        return (uint16_t)(sign | 0x7c00u);
+    if (a < 0x38800000u) { /* below 2^-14: a subnormal half (or the smallest normal after rounding) */
+        float m;
+        memcpy(&m, &a, sizeof m);
+        return (uint16_t)(sign | (uint16_t)lrintf(m * 0x1p24f)); /* exact scaling, rounds to even */
+    }
+    uint32_t h = ((a >> 23) - 127 + 15) << 10 | ((a >> 13) & 0x3ffu), rest = a & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u)))
+        h++; /* a carry into the exponent is still right */
+    return (uint16_t)(sign | h);
+}
+
+float tu_half_to_float(uint16_t h)
+{
+    unsigned e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    float f = e == 0 ? ldexpf((float)m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf((float)(m | 0x400u), (int)e - 25);
+    return (h & 0x8000u) ? -f : f;
+}
+
+void tu_round_to_half(float *x, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        x[i] = tu_half_to_float(tu_half_from_float(x[i]));
 }
 
 /* ---- accuracy checks ---------------------------------------------------------------------- */
@@ -370,13 +648,76 @@ bool tu_check_nonfinite(const char *what, const lrncl_desc *d, const float *got,
     return r->ok;
 }
 
+bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_device_result *out,
+                      const double *y, const double *scale, const double *dx, size_t count)
+{
+    const bool f16 = d->dtype == LRNCL_FLOAT16;
+    const double fwd = f16 ? TU_F16_FWD_MAX_REL : TU_FWD_MAX_REL, elem = f16 ? 0.0 : TU_FWD_ELEM_REL;
+    const double bwd = f16 ? TU_F16_BWD_MAX_REL : TU_BWD_MAX_REL;
+    char ds[320];
+    tu_desc_str(d, ds, sizeof ds);
+    struct tu_cmp r;
+    bool ok = true, pass;
+    pass = tu_check("y", d, out->y, NULL, y, count, fwd, elem, &r);
+    cr_expect(pass, "%s (%s): %s", label, ds, r.msg);
+    ok = ok && pass;
+    pass = tu_check("y (scale NULL)", d, out->y_noscale, NULL, y, count, fwd, elem, &r);
+    cr_expect(pass, "%s (%s): %s", label, ds, r.msg);
+    ok = ok && pass;
+    if (scale) {
+        pass = tu_check_forward("scale", d, out->scale, scale, count, &r);
+        cr_expect(pass, "%s (%s): %s", label, ds, r.msg);
+        ok = ok && pass;
+    }
+    if (dx && out->dx) {
+        pass = tu_check("dx", d, out->dx, NULL, dx, count, bwd, 0.0, &r);
+        cr_expect(pass, "%s (%s): %s", label, ds, r.msg);
+        ok = ok && pass;
+        pass = tu_check("dx (scale NULL)", d, out->dx_noscale, NULL, dx, count, bwd, 0.0, &r);
+        cr_expect(pass, "%s (%s): %s", label, ds, r.msg);
+        ok = ok && pass;
+    }
+    cr_expect(out->inputs_intact, "%s (%s): an input buffer (x, y, dy or scale) was modified", label, ds);
+    cr_expect(out->padding_intact, "%s (%s): an element outside an output view was written", label, ds);
+    return ok && out->inputs_intact && out->padding_intact;
+}
+
 const char *tu_desc_str(const lrncl_desc *d, char *buf, size_t len)
 {
-    snprintf(buf, len, "mode=%s n=%zu c=%zu h=%zu w=%zu size=%d alpha=%.9g beta=%.9g k=%.9g",
-             d->mode == LRNCL_ACROSS_CHANNELS ? "across"
-             : d->mode == LRNCL_WITHIN_CHANNEL ? "within"
-                                                : "?",
-             d->n, d->c, d->h, d->w, d->local_size, (double)d->alpha, (double)d->beta, (double)d->k);
+    static const char *const conv[] = {"caffe", "pytorch", "onnx", "tensorflow", "cudnn", "miopen", "onednn",
+                                       "explicit"};
+    static const char *const layout[] = {"nchw", "nhwc", "strided"};
+    int at = snprintf(buf, len, "mode=%s n=%zu c=%zu h=%zu w=%zu size=%d alpha=%.9g beta=%.9g k=%.9g",
+                      d->mode == LRNCL_ACROSS_CHANNELS ? "across"
+                      : d->mode == LRNCL_WITHIN_CHANNEL ? "within"
+                                                         : "?",
+                      d->n, d->c, d->h, d->w, d->local_size, (double)d->alpha, (double)d->beta, (double)d->k);
+    size_t used = at > 0 && (size_t)at < len ? (size_t)at : len;
+    if (used < len && d->convention != LRNCL_CONVENTION_CAFFE) {
+        if ((unsigned)d->convention < 8)
+            at = snprintf(buf + used, len - used, " convention=%s", conv[d->convention]);
+        else
+            at = snprintf(buf + used, len - used, " convention=%d", (int)d->convention);
+        used = at > 0 && (size_t)at < len - used ? used + (size_t)at : len;
+    }
+    if (used < len && d->convention == LRNCL_CONVENTION_EXPLICIT) {
+        at = snprintf(buf + used, len - used, " lo=%d hi=%d div=%d use_k=%d", d->window_lo, d->window_hi,
+                      (int)d->alpha_divisor, d->use_k);
+        used = at > 0 && (size_t)at < len - used ? used + (size_t)at : len;
+    }
+    if (used < len && (d->dtype != LRNCL_FLOAT32 || d->layout != LRNCL_LAYOUT_NCHW)) {
+        at = snprintf(buf + used, len - used, " dtype=%s layout=%s", d->dtype == LRNCL_FLOAT16 ? "f16" : "f32",
+                      (unsigned)d->layout < 3 ? layout[d->layout] : "?");
+        used = at > 0 && (size_t)at < len - used ? used + (size_t)at : len;
+    }
+    if (used < len && d->layout == LRNCL_LAYOUT_STRIDED) {
+        at = snprintf(buf + used, len - used, " strides=%zu,%zu,%zu,%zu", d->stride_n, d->stride_c, d->stride_h,
+                      d->stride_w);
+        used = at > 0 && (size_t)at < len - used ? used + (size_t)at : len;
+    }
+    if (used < len && (d->offset_x | d->offset_y | d->offset_scale | d->offset_dy | d->offset_dx))
+        snprintf(buf + used, len - used, " offsets x=%zu y=%zu s=%zu dy=%zu dx=%zu", d->offset_x, d->offset_y,
+                 d->offset_scale, d->offset_dy, d->offset_dx);
     return buf;
 }
 

@@ -55,6 +55,7 @@ struct tu_device_result {
     float *dx;         /* backward with scale */
     float *dx_noscale; /* backward with scale NULL (recomputed) */
     bool   inputs_intact; /* x, dy (and y, scale during backward) unchanged by the library */
+    bool   padding_intact; /* tu_run_view: nothing outside the output views was written */
 };
 /* Runs p on x (and dy, may be NULL to skip backward). Returns the first failing status, with
  * the call's name in *what. Outputs are allocated; free with tu_device_result_free. */
@@ -62,16 +63,57 @@ lrncl_status tu_run_plan(lrncl_plan *p, size_t count, const float *x, const floa
                          struct tu_device_result *r, const char **what);
 void tu_device_result_free(struct tu_device_result *r);
 
+/* The same for any dtype, layout, strides and offsets of d (the descriptor p was made from).
+ * x and dy are logical NCHW floats (for FLOAT16, values a half can hold: see tu_round_to_half);
+ * the results come back as NCHW floats too. Every buffer holds offset + span + TU_VIEW_TAIL
+ * elements of its type (the scale: float32), computed by the test itself, not the library.
+ * Everything outside a view is a sentinel byte pattern that every call must leave alone
+ * (r->padding_intact); the view of each output is NaN before each run; the input buffers
+ * (x and dy, and y and scale during backward) must come back byte for byte
+ * (r->inputs_intact). */
+#define TU_VIEW_TAIL 5
+lrncl_status tu_run_view(lrncl_plan *p, const lrncl_desc *d, const float *x, const float *dy,
+                         struct tu_device_result *r, const char **what);
+
 /* float64 reference of the same descriptor on float inputs: y, scale (may be NULL), dx (needs
  * dy; may be NULL). Returns the reference's status. */
 lrncl_status tu_reference(const lrncl_desc *d, const float *x, const float *dy, double *y,
                           double *scale, double *dx);
+
+/* ---- views: the test's own reading of dtype, layout, strides and offsets ------------------ */
+/* Element strides (n, c, h, w) of d's layout: NCHW, NHWC or d's STRIDED strides. */
+void   tu_view_strides(const lrncl_desc *d, size_t st[4]);
+/* 1 + the largest element index of the view (offsets excluded). */
+size_t tu_view_span(const lrncl_desc *d);
+/* Bytes per element of d's dtype (2 or 4). The scale is always 4. */
+size_t tu_dtype_size(const lrncl_desc *d);
+/* A host image of one buffer: offset + span + TU_VIEW_TAIL elements of esize bytes, all
+ * sentinel bytes except the view, which holds nchw (NaN where nchw is NULL), converted to
+ * half when esize is 2. Returns the image (free it) and its size in *bytes. */
+unsigned char *tu_image_make(const lrncl_desc *d, size_t offset, size_t esize, const float *nchw,
+                             size_t *bytes);
+/* The view of an image back into NCHW floats. */
+void   tu_image_read(const lrncl_desc *d, size_t offset, size_t esize, const unsigned char *img,
+                     float *nchw);
+/* True when every byte outside the view still holds the sentinel. */
+bool   tu_image_padding_intact(const lrncl_desc *d, size_t offset, size_t esize,
+                               const unsigned char *img);
+cl_mem tu_buffer_image(const unsigned char *img, size_t bytes); /* a buffer holding the image */
+void   tu_read_bytes(cl_mem b, void *dst, size_t bytes);
+void   tu_write_bytes(cl_mem b, const void *src, size_t bytes);
+
+/* ---- float16 (IEEE binary16) on the host ------------------------------------------------- */
+uint16_t tu_half_from_float(float f);            /* round to nearest even, as vstore_half_rte */
+float    tu_half_to_float(uint16_t h);           /* exact */
+void     tu_round_to_half(float *x, size_t count); /* x[i] = (float)(half)x[i] */
 
 /* ---- accuracy checks (SPEC section 6) ----------------------------------------------------- */
 #define TU_FWD_MAX_REL  1e-5  /* max|y - ref| <= 1e-5 * max|ref| */
 #define TU_FWD_ELEM_REL 1e-4  /* and every element |y - ref| <= 1e-4 * |ref| + floor */
 #define TU_FWD_FLOOR    1e-30
 #define TU_BWD_MAX_REL  1e-5  /* max|dx - ref| <= 1e-5 * max|dx_ref| */
+#define TU_F16_FWD_MAX_REL 2e-3 /* float16 storage: max|y - ref| <= 2e-3 * max|ref| */
+#define TU_F16_BWD_MAX_REL 5e-3 /* float16 storage: max|dx - ref| <= 5e-3 * max|dx_ref| */
 
 struct tu_cmp {
     bool   ok;
@@ -99,7 +141,15 @@ bool tu_check(const char *what, const lrncl_desc *d, const float *got, const dou
 bool tu_check_nonfinite(const char *what, const lrncl_desc *d, const float *got, const double *ref,
                         size_t count, double max_rel, double elem_rel, struct tu_cmp *r);
 
-/* "mode=across n=.. c=.. h=.. w=.. size=.. alpha=.. beta=.. k=.." for failure messages. */
+/* Every output of a tu_run_plan / tu_run_view result against the float64 reference, with the
+ * bounds of d's dtype (float16: y and dx by the float16 bounds, the float32 scale by the float32
+ * ones), plus inputs_intact and padding_intact; each failure is a cr_expect naming label.
+ * Returns true when all passed. */
+bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_device_result *out,
+                      const double *y, const double *scale, const double *dx, size_t count);
+
+/* "mode=across n=.. c=.. h=.. w=.. size=.. alpha=.. beta=.. k=.." for failure messages, followed
+ * by the convention, dtype, layout, strides and offsets where they are not the defaults. */
 const char *tu_desc_str(const lrncl_desc *d, char *buf, size_t len);
 
 /* ---- seeded PRNG (splitmix64) ------------------------------------------------------------- */
