@@ -175,7 +175,7 @@ void lrncl_context_release(lrncl_context *c) {
 
 static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
     return a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
-           a->reg_window == b->reg_window && a->dtype == b->dtype && a->layout == b->layout;
+           a->reg_window == b->reg_window && a->dtype == b->dtype && a->layout == b->layout && a->vw == b->vw;
 }
 
 /* Builds the program of one variant: lrn_common.cl followed by the mode's file. */
@@ -196,8 +196,8 @@ static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_p
     char options[256];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
-             "-DLRN_HALF=%d -DLRN_LAYOUT=%d",
-             v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout);
+             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d",
+             v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw);
     err = clBuildProgram(prog, 1, &c->dev, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t len = 0;

@@ -30,6 +30,7 @@ typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL pr
     int reg_window;              /* 1: registers, 0: re-read loop */
     lrncl_dtype dtype;
     lrncl_layout layout;         /* NCHW and NHWC strides are known at compile time */
+    int vw;                      /* positions per work-item along h*w (across, NCHW) */
 } lrncl_variant;
 
 /* Where the elements of a view live: element (n,c,h,w) is at
@@ -82,6 +83,9 @@ void lrncl__set_error_text(const char *text);   /* for long texts such as build 
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements);
 /* plan.c: layout and dtype validation; strides, span and element size. */
 lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
+
+/* plan.c: work-items along dimension 0 (before rounding up to the work-group size). */
+size_t lrncl__dim0_extent(const lrncl_plan *p);
 
 /* context.c: the program for a variant, built on first use (retained for the caller). */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);

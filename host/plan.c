@@ -253,6 +253,24 @@ static lrncl_status choose_local(const lrncl_plan *p, cl_kernel k, size_t extent
     return LRNCL_SUCCESS;
 }
 
+/* CPUs (PoCL) vectorise poorly across work-items that each loop over channels or rows, so each
+ * work-item carries a vector of 8 adjacent positions; GPUs coalesce scalar work-items. Only
+ * NCHW, where adjacent positions are adjacent in memory, uses vectors. */
+static lrncl_status choose_vector_width(const lrncl_context *c, const lrncl_variant *v, int *vw) {
+    cl_device_type type = 0;
+    cl_int err = clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
+    *vw = (type & CL_DEVICE_TYPE_CPU) && v->layout == LRNCL_LAYOUT_NCHW ? 8 : 1;
+    return LRNCL_SUCCESS;
+}
+
+size_t lrncl__dim0_extent(const lrncl_plan *p) {
+    const lrncl_desc *d = &p->desc;
+    size_t extent = p->canon.mode == LRNCL_WITHIN_CHANNEL ? d->w : d->h * d->w;
+    return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
+}
+
 lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out) {
     lrncl__clear_error();
     if (!c || !out)
@@ -290,14 +308,16 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     p->variant.reg_window = canon.lo + canon.hi + 1 <= LRNCL_REG_WINDOW_MAX;
     p->variant.dtype = d->dtype;
     p->variant.layout = d->layout;
-
     cl_program prog = NULL;
+    st = choose_vector_width(c, &p->variant, &p->variant.vw);
+    if (st != LRNCL_SUCCESS)
+        goto fail;
     st = lrncl__program_get(c, &p->variant, &prog);
     if (st != LRNCL_SUCCESS)
         goto fail;
     static const char *names[2][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
                                                   {"lrn_within_fwd", "lrn_within_bwd"}};
-    size_t extent = canon.mode == LRNCL_ACROSS_CHANNELS ? d->h * d->w : d->w;
+    size_t extent = lrncl__dim0_extent(p);
     for (int i = 0; i < LRNCL_K_COUNT; ++i) {
         cl_int err;
         p->kernels[i] = clCreateKernel(prog, names[canon.mode == LRNCL_WITHIN_CHANNEL][i], &err);

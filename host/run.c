@@ -90,7 +90,7 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
  * along the remaining axis (channels across, rows within). */
 static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t local[2]) {
     const lrncl_desc *d = &p->desc;
-    size_t extent = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->h * d->w : d->w;
+    size_t extent = lrncl__dim0_extent(p);
     size_t l = p->local[which];
     global[0] = (extent + l - 1) / l * l;
     global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->n : d->n * d->c;

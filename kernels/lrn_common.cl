@@ -12,6 +12,9 @@
  *                           arithmetic is float)
  *   -D LRN_LAYOUT=<0|1|2>   0 NCHW and 1 NHWC (strides follow from C, H, W at compile time),
  *                           2 strided (the kernel's `strides` argument)
+ *   -D LRN_VW=<1|2|4|8|16>  positions per work-item along the contiguous spatial axis, h*w
+ *                           across and w within (NCHW only; 1 elsewhere). CPUs (PoCL) want
+ *                           explicit vectors; GPUs coalesce scalar work-items (1).
  * alpha, beta and k are kernel arguments, so new values never recompile. Every kernel takes the
  * element strides (n, c, h, w) and the element offsets of x, y, scale, dy, dx (in that order)
  * as its last two arguments.
@@ -38,15 +41,36 @@
 #ifndef LRN_LAYOUT
 #error "LRN_LAYOUT must be defined"
 #endif
+#ifndef LRN_VW
+#error "LRN_VW must be defined"
+#endif
+#if LRN_VW > 1 && LRN_LAYOUT != 0
+#error "LRN_VW > 1 needs the NCHW layout"
+#endif
 
+#define LRN_CAT_(a, b) a##b
+#define LRN_CAT(a, b) LRN_CAT_(a, b)
+
+/* Scalar and LRN_VW-wide loads and stores of the storage type; the scale is always float. */
 #if LRN_HALF
 typedef half lrn_t;
 #define LRN_LOAD(p, i) vload_half((i), (p))
 #define LRN_STORE(p, i, v) vstore_half_rte((v), (i), (p))
+#define LRN_VLOAD(p, i) LRN_CAT(vload_half, LRN_VW)(0, (p) + (i))
+#define LRN_VSTORE(p, i, v) LRN_CAT(LRN_CAT(vstore_half, LRN_VW), _rte)((v), 0, (p) + (i))
 #else
 typedef float lrn_t;
 #define LRN_LOAD(p, i) ((p)[i])
 #define LRN_STORE(p, i, v) ((p)[i] = (v))
+#define LRN_VLOAD(p, i) LRN_CAT(vload, LRN_VW)(0, (p) + (i))
+#define LRN_VSTORE(p, i, v) LRN_CAT(vstore, LRN_VW)((v), 0, (p) + (i))
+#endif
+#define LRN_STORE_F(p, i, v) ((p)[i] = (v))
+#define LRN_VSTORE_F(p, i, v) LRN_CAT(vstore, LRN_VW)((v), 0, (p) + (i))
+#if LRN_VW > 1
+typedef LRN_CAT(float, LRN_VW) lrn_vec;
+#else
+typedef float lrn_vec;
 #endif
 
 /* Declares sN, sC, sH, sW: element strides of the layout. */
@@ -63,28 +87,24 @@ typedef float lrn_t;
 
 #define LRN_WIN (LRN_WIN_LO + LRN_WIN_HI + 1)
 
-/* s^-beta for s > 0. */
-inline float lrn_pow_neg_beta(float s, float beta) {
+/* s^-beta for s > 0, for float or any float vector (the builtins are overloaded). */
 #if LRN_BETA_PATH == 1
-    float r = rsqrt(s);
-    return r * sqrt(r);
+#define LRN_POW_NEG_BETA(s, beta) (rsqrt(s) * sqrt(rsqrt(s)))
 #elif LRN_BETA_PATH == 2
-    return rsqrt(s);
+#define LRN_POW_NEG_BETA(s, beta) rsqrt(s)
 #elif LRN_BETA_PATH == 3
-    return 1.0f / s;
+#define LRN_POW_NEG_BETA(s, beta) (1.0f / (s))
 #else
-    return exp2(-beta * log2(s));
+#define LRN_POW_NEG_BETA(s, beta) exp2(-(beta) * log2(s))
 #endif
-}
 
-/* Sum of a register window, always in the same order. */
-#define LRN_REG_SUM(arr, len, out)           \
-    do {                                     \
-        float lrn_acc_ = 0.0f;               \
-        _Pragma("unroll")                    \
-        for (int lrn_i_ = 0; lrn_i_ < (len); ++lrn_i_) \
-            lrn_acc_ += (arr)[lrn_i_];       \
-        (out) = lrn_acc_;                    \
+/* Sum of a register window (float or vectors), always in the same order. */
+#define LRN_REG_SUM(arr, len, out)                             \
+    do {                                                       \
+        (out) = (arr)[0];                                      \
+        _Pragma("unroll")                                      \
+        for (int lrn_i_ = 1; lrn_i_ < (len); ++lrn_i_)         \
+            (out) += (arr)[lrn_i_];                            \
     } while (0)
 
 /* Shift a register window down by one (index 0 falls out). */

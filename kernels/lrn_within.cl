@@ -1,86 +1,200 @@
 /* lrn_within.cl: WITHIN_CHANNEL forward and backward (needs lrn_common.cl before it).
  *
- * One work-item per (plane n*C + c, column w) slides down the rows (dimension 0 walks w). The
- * box sum is separable: each new row's horizontal sum over the window's columns is formed
- * afresh and, with LRN_REG_WINDOW, kept in shift registers for the window's rows; otherwise the
- * rows are re-summed for every output. The scale is float32 whatever the storage type.
+ * One work-item per (plane n*C + c, LRN_VW adjacent columns starting at w0) slides down the rows
+ * (dimension 0 walks the column groups). The box sum is separable: each new row's horizontal
+ * sums over the window's columns are formed afresh and, with LRN_REG_WINDOW, kept in shift
+ * registers for the window's rows; otherwise the rows are re-summed for every output. Columns
+ * outside the plane read as zero (a scale as one) and are never written. The scale is float32
+ * whatever the storage type.
  */
 
-/* Pre-scaled sum of squares along one row (rp: its column 0), columns [w-lo, w+hi] in [0, W). */
-inline float lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W, long w, float sqrt_a) {
-    long first = max(w - LRN_WIN_LO, 0L), last = min(w + LRN_WIN_HI, W - 1);
-    float sum = 0.0f;
-    for (long q = first; q <= last; ++q) {
-        float t = LRN_LOAD(rp, (ulong)q * sW) * sqrt_a;
+/* LRN_VW values of one row from column q on (column stride sW; LRN_VW > 1 implies sW = 1);
+ * columns outside [0, W) give `fill`. */
+inline lrn_vec lrn_row_load(__global const lrn_t *row, long q, long W, ulong sW, float fill) {
+#if LRN_VW > 1
+    if (q >= 0 && q + LRN_VW <= W)
+        return LRN_VLOAD(row, q);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = (q + i >= 0 && q + i < W) ? LRN_LOAD(row, q + i) : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+#else
+    return (q >= 0 && q < W) ? LRN_LOAD(row, (ulong)q * sW) : fill;
+#endif
+}
+
+inline lrn_vec lrn_row_load_f(__global const float *row, long q, long W, ulong sW, float fill) {
+#if LRN_VW > 1
+    if (q >= 0 && q + LRN_VW <= W)
+        return LRN_CAT(vload, LRN_VW)(0, row + q);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = (q + i >= 0 && q + i < W) ? row[q + i] : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+#else
+    return (q >= 0 && q < W) ? row[(ulong)q * sW] : fill;
+#endif
+}
+
+/* Stores the columns of v that lie inside the plane. */
+inline void lrn_row_store(__global lrn_t *row, long q, long W, ulong sW, lrn_vec v) {
+#if LRN_VW > 1
+    if (q + LRN_VW <= W) {
+        LRN_VSTORE(row, q, v);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW && q + i < W; ++i)
+        LRN_STORE(row, q + i, tmp[i]);
+#else
+    (void)W;
+    LRN_STORE(row, (ulong)q * sW, v);
+#endif
+}
+
+inline void lrn_row_store_f(__global float *row, long q, long W, ulong sW, lrn_vec v) {
+#if LRN_VW > 1
+    if (q + LRN_VW <= W) {
+        LRN_CAT(vstore, LRN_VW)(v, 0, row + q);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW && q + i < W; ++i)
+        row[q + i] = tmp[i];
+#else
+    (void)W;
+    row[(ulong)q * sW] = v;
+#endif
+}
+
+/* Pre-scaled sums of squares along one row, for the columns w0 .. w0+VW-1, each over its
+ * window [w-lo, w+hi]; taps that miss every column are skipped. */
+inline lrn_vec lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W, long w0, float sqrt_a) {
+    long first = max(-(long)LRN_WIN_LO, -(w0 + LRN_VW - 1)), last = min((long)LRN_WIN_HI, W - 1 - w0);
+    lrn_vec sum = 0.0f;
+    for (long d = first; d <= last; ++d) {
+        lrn_vec t = lrn_row_load(rp, w0 + d, W, sW, 0.0f) * sqrt_a;
         sum += t * t;
     }
     return sum;
 }
 
-/* Sum of dy*y/scale along one row (each pointer at that row's column 0), columns [w-hi, w+lo]
- * (the mirrored window). */
-inline float lrn_within_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
-                                  ulong sW, long W, long w) {
-    long first = max(w - LRN_WIN_HI, 0L), last = min(w + LRN_WIN_LO, W - 1);
-    float sum = 0.0f;
-    for (long q = first; q <= last; ++q) {
-        ulong at = (ulong)q * sW;
-        sum += LRN_LOAD(dyr, at) * LRN_LOAD(yr, at) / sr[at];
+/* Sums of dy*y/scale along one row over the mirrored windows [w-hi, w+lo]. */
+inline lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+                                    ulong sW, long W, long w0) {
+    long first = max(-(long)LRN_WIN_HI, -(w0 + LRN_VW - 1)), last = min((long)LRN_WIN_LO, W - 1 - w0);
+    lrn_vec sum = 0.0f;
+    for (long d = first; d <= last; ++d) {
+        long q = w0 + d;
+        sum += lrn_row_load(dyr, q, W, sW, 0.0f) * lrn_row_load(yr, q, W, sW, 0.0f) / lrn_row_load_f(sr, q, W, sW, 1.0f);
     }
     return sum;
 }
+
+#if LRN_REG_WINDOW && LRN_VW > 1
+/* Register-window variants for vectors: a row's segment of VW + WIN - 1 columns is loaded (and
+ * transformed) once into private memory, then each of the WIN taps is one vector load from it,
+ * instead of WIN masked global loads and WIN divisions per column group. */
+#define LRN_SEG (LRN_VW + LRN_WIN - 1)
+
+/* Pre-scaled squares of columns q0 .. q0+SEG-1 (0 outside the plane), summed per tap. */
+inline lrn_vec lrn_within_row_sq_seg(__global const lrn_t *rp, long W, long w0, float sqrt_a) {
+    const long q0 = w0 - LRN_WIN_LO;
+    float seg[LRN_SEG];
+    if (q0 >= 0 && q0 + LRN_SEG <= W) {
+#pragma unroll
+        for (int j = 0; j < LRN_SEG; ++j) {
+            float t = LRN_LOAD(rp, q0 + j) * sqrt_a;
+            seg[j] = t * t;
+        }
+    } else {
+#pragma unroll
+        for (int j = 0; j < LRN_SEG; ++j) {
+            float t = (q0 + j >= 0 && q0 + j < W) ? LRN_LOAD(rp, q0 + j) * sqrt_a : 0.0f;
+            seg[j] = t * t;
+        }
+    }
+    lrn_vec sum = LRN_CAT(vload, LRN_VW)(0, seg);
+#pragma unroll
+    for (int d = 1; d < LRN_WIN; ++d)
+        sum += LRN_CAT(vload, LRN_VW)(0, seg + d);
+    return sum;
+}
+
+/* dy*y/scale at columns q0 .. q0+SEG-1 of the mirrored windows (0 outside), summed per tap. */
+inline lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+                                        long W, long w0) {
+    const long q0 = w0 - LRN_WIN_HI;
+    float seg[LRN_SEG];
+    if (q0 >= 0 && q0 + LRN_SEG <= W) {
+#pragma unroll
+        for (int j = 0; j < LRN_SEG; ++j)
+            seg[j] = LRN_LOAD(dyr, q0 + j) * LRN_LOAD(yr, q0 + j) / sr[q0 + j];
+    } else {
+#pragma unroll
+        for (int j = 0; j < LRN_SEG; ++j)
+            seg[j] = (q0 + j >= 0 && q0 + j < W) ? LRN_LOAD(dyr, q0 + j) * LRN_LOAD(yr, q0 + j) / sr[q0 + j] : 0.0f;
+    }
+    lrn_vec sum = LRN_CAT(vload, LRN_VW)(0, seg);
+#pragma unroll
+    for (int d = 1; d < LRN_WIN; ++d)
+        sum += LRN_CAT(vload, LRN_VW)(0, seg + d);
+    return sum;
+}
+#define LRN_ROW_SQ(rp, sW, W, w0, sqrt_a) lrn_within_row_sq_seg((rp), (W), (w0), (sqrt_a))
+#define LRN_ROW_RATIO(dyr, yr, sr, sW, W, w0) lrn_within_row_ratio_seg((dyr), (yr), (sr), (W), (w0))
+#else
+#define LRN_ROW_SQ lrn_within_row_sq
+#define LRN_ROW_RATIO lrn_within_row_ratio
+#endif
 
 /* y = x * scale^-beta; y and scale may each be NULL (then not written). */
 __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
                              ulong4 strides, ulong8 offs) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
-    const long w = get_global_id(0);
-    if (w >= (long)W)
+    const long w0 = get_global_id(0) * LRN_VW;
+    if (w0 >= (long)W)
         return;
     const ulong plane = get_global_id(1);
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos;
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
     __global float *sp = scale ? scale + offs.s2 + pos : 0;
-    const ulong col = (ulong)w * sW;
 
 #if LRN_REG_WINDOW
-    /* At row h: hs[p] = row sum of row h - lo + p, p = 0 .. WIN-1. */
-    float hs[LRN_WIN];
+    /* At row h: hs[p] = row sums of row h - lo + p, p = 0 .. WIN-1. */
+    lrn_vec hs[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
         long row = p - LRN_WIN_LO;
         hs[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
-                    ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w, sqrt_a) : 0.0f;
+                    ? LRN_ROW_SQ(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
     }
     for (long h = 0; h < (long)H; ++h) {
         long row = h + LRN_WIN_HI;
-        float sum;
-        hs[LRN_WIN - 1] = row < (long)H ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w, sqrt_a) : 0.0f;
+        lrn_vec sum;
+        hs[LRN_WIN - 1] = row < (long)H ? LRN_ROW_SQ(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
         LRN_REG_SUM(hs, LRN_WIN, sum);
-        float s = k + sum;
-        ulong at = (ulong)h * sH + col;
-        if (yp)
-            LRN_STORE(yp, at, LRN_LOAD(xp, at) * lrn_pow_neg_beta(s, beta));
-        if (sp)
-            sp[at] = s;
-        LRN_REG_SHIFT(hs, LRN_WIN);
-    }
 #else
     for (long h = 0; h < (long)H; ++h) {
         long first = max(h - LRN_WIN_LO, 0L), last = min(h + LRN_WIN_HI, (long)H - 1);
-        float sum = 0.0f;
+        lrn_vec sum = 0.0f;
         for (long row = first; row <= last; ++row)
-            sum += lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w, sqrt_a);
-        float s = k + sum;
-        ulong at = (ulong)h * sH + col;
-        if (yp)
-            LRN_STORE(yp, at, LRN_LOAD(xp, at) * lrn_pow_neg_beta(s, beta));
-        if (sp)
-            sp[at] = s;
-    }
+            sum += lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w0, sqrt_a);
 #endif
+        lrn_vec s = k + sum;
+        ulong ro = (ulong)h * sH;
+        if (yp)
+            lrn_row_store(yp + ro, w0, W, sW, lrn_row_load(xp + ro, w0, W, sW, 0.0f) * LRN_POW_NEG_BETA(s, beta));
+        if (sp)
+            lrn_row_store_f(sp + ro, w0, W, sW, s);
+#if LRN_REG_WINDOW
+        LRN_REG_SHIFT(hs, LRN_WIN);
+#endif
+    }
 }
 
 /* dx = dy * scale^-beta - 2ab * x * SUM over the mirrored box of dy*y/scale. The scale is
@@ -92,46 +206,46 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     (void)sqrt_a;
     (void)k;
     LRN_DECLARE_STRIDES(C, H, W, strides);
-    const long w = get_global_id(0);
-    if (w >= (long)W)
+    const long w0 = get_global_id(0) * LRN_VW;
+    if (w0 >= (long)W)
         return;
     const ulong plane = get_global_id(1);
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
     __global const float *sp = scale + offs.s2 + pos;
     __global lrn_t *dxp = dx + offs.s4 + pos;
-    const ulong col = (ulong)w * sW;
 
 #if LRN_REG_WINDOW
-    /* At row h: hr[p] = ratio row sum of row h - hi + p, p = 0 .. WIN-1. */
-    float hr[LRN_WIN];
+    /* At row h: hr[p] = ratio row sums of row h - hi + p, p = 0 .. WIN-1. */
+    lrn_vec hr[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
         long row = p - LRN_WIN_HI;
         ulong ro = (ulong)row * sH;
         hr[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
-                    ? lrn_within_row_ratio(dyp + ro, yp + ro, sp + ro, sW, W, w) : 0.0f;
+                    ? LRN_ROW_RATIO(dyp + ro, yp + ro, sp + ro, sW, W, w0) : (lrn_vec)0.0f;
     }
     for (long h = 0; h < (long)H; ++h) {
         long row = h + LRN_WIN_LO;
-        ulong ro = (ulong)row * sH;
-        float acc;
-        hr[LRN_WIN - 1] = row < (long)H ? lrn_within_row_ratio(dyp + ro, yp + ro, sp + ro, sW, W, w) : 0.0f;
+        ulong rn = (ulong)row * sH;
+        lrn_vec acc;
+        hr[LRN_WIN - 1] = row < (long)H ? LRN_ROW_RATIO(dyp + rn, yp + rn, sp + rn, sW, W, w0) : (lrn_vec)0.0f;
         LRN_REG_SUM(hr, LRN_WIN, acc);
-        ulong at = (ulong)h * sH + col;
-        LRN_STORE(dxp, at, LRN_LOAD(dyp, at) * lrn_pow_neg_beta(sp[at], beta) - two_ab * LRN_LOAD(xp, at) * acc);
-        LRN_REG_SHIFT(hr, LRN_WIN);
-    }
 #else
     for (long h = 0; h < (long)H; ++h) {
         long first = max(h - LRN_WIN_HI, 0L), last = min(h + LRN_WIN_LO, (long)H - 1);
-        float acc = 0.0f;
+        lrn_vec acc = 0.0f;
         for (long row = first; row <= last; ++row) {
-            ulong ro = (ulong)row * sH;
-            acc += lrn_within_row_ratio(dyp + ro, yp + ro, sp + ro, sW, W, w);
+            ulong rn = (ulong)row * sH;
+            acc += lrn_within_row_ratio(dyp + rn, yp + rn, sp + rn, sW, W, w0);
         }
-        ulong at = (ulong)h * sH + col;
-        LRN_STORE(dxp, at, LRN_LOAD(dyp, at) * lrn_pow_neg_beta(sp[at], beta) - two_ab * LRN_LOAD(xp, at) * acc);
-    }
 #endif
+        ulong ro = (ulong)h * sH;
+        lrn_vec g = lrn_row_load(dyp + ro, w0, W, sW, 0.0f), xv = lrn_row_load(xp + ro, w0, W, sW, 0.0f);
+        lrn_vec s = lrn_row_load_f(sp + ro, w0, W, sW, 1.0f);
+        lrn_row_store(dxp + ro, w0, W, sW, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc);
+#if LRN_REG_WINDOW
+        LRN_REG_SHIFT(hr, LRN_WIN);
+#endif
+    }
 }
