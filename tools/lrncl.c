@@ -6,10 +6,12 @@
  *   lrncl backward   LRN backward: dx from x and dy (the forward runs first, with its scale)
  *   lrncl demo       AlexNet's LRN layers on the default device, checked against the float64
  *                    reference and timed with profiling events
+ *   lrncl bench      the performance suite of SPEC section 7 (tools/bench.c)
  *
  * Errors: exit status 1 (2 for a bad command line) and exactly one line "lrncl: <what is
  * wrong>" on stderr. fail() records the first failure, the cleanup ladders run, and main prints
  * it. Output files are written only after all computation succeeded, each atomically. */
+#include "bench.h"
 #include "lrncl.h"
 #include "npy.h"
 
@@ -48,6 +50,9 @@ static const char usage_text[] =
     "  backward    [params] --input x.npy --grad-output dy.npy --output dx.npy\n"
     "  demo        [--device P:D] AlexNet's LRN layers, checked against the float64\n"
     "              reference and timed (median of 10 runs after a warm-up)\n"
+    "  bench       [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16] [--json]\n"
+    "              [--device P:D] the performance suite: time, GB/s, % of a copy, ratio to\n"
+    "              oneDNN and to a naive kernel (lrncl bench --help for more)\n"
     "\n"
     "params (the convention's meaning; defaults are Caffe's, whatever the convention):\n"
     "  --mode across|within      window across channels (default) or within a channel\n"
@@ -916,7 +921,7 @@ static int run_command(int argc, char **argv) {
     else if (backward)
         allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT);
     else {
-        fail("unknown command '%s' (expected devices, forward, backward or demo)", cmd);
+        fail("unknown command '%s' (expected devices, forward, backward, demo or bench)", cmd);
         return CLI_USAGE;
     }
     int rc = collect_options(cmd, argc - 2, argv + 2, allowed, value);
@@ -936,6 +941,8 @@ int main(int argc, char **argv) {
         fputs(usage_text, stdout);
         return CLI_USAGE;
     }
+    if (strcmp(argv[1], "bench") == 0) /* its own options, errors and exit statuses */
+        return bench_main(argc, argv);
     int rc = run_command(argc, argv);
     if (rc == CLI_HELP) {
         fputs(usage_text, stdout);
