@@ -94,34 +94,11 @@ inline lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global const lr
 }
 
 #if LRN_REG_WINDOW && LRN_VW > 1
-/* Register-window variants for vectors: a row's segment of VW + WIN - 1 columns is loaded (and
- * transformed) once into private memory, then each of the WIN taps is one vector load from it,
- * instead of WIN masked global loads and WIN divisions per column group. */
+/* Backward with vectors and a register window: a row's ratios dy*y/scale over VW + WIN - 1
+ * columns are formed once into private memory, then each of the WIN taps is one vector load
+ * from it, instead of WIN divisions per column group. (The forward's squares are cheaper to
+ * recompute per tap from unaligned global vector loads: measured faster on PoCL.) */
 #define LRN_SEG (LRN_VW + LRN_WIN - 1)
-
-/* Pre-scaled squares of columns q0 .. q0+SEG-1 (0 outside the plane), summed per tap. */
-inline lrn_vec lrn_within_row_sq_seg(__global const lrn_t *rp, long W, long w0, float sqrt_a) {
-    const long q0 = w0 - LRN_WIN_LO;
-    float seg[LRN_SEG];
-    if (q0 >= 0 && q0 + LRN_SEG <= W) {
-#pragma unroll
-        for (int j = 0; j < LRN_SEG; ++j) {
-            float t = LRN_LOAD(rp, q0 + j) * sqrt_a;
-            seg[j] = t * t;
-        }
-    } else {
-#pragma unroll
-        for (int j = 0; j < LRN_SEG; ++j) {
-            float t = (q0 + j >= 0 && q0 + j < W) ? LRN_LOAD(rp, q0 + j) * sqrt_a : 0.0f;
-            seg[j] = t * t;
-        }
-    }
-    lrn_vec sum = LRN_CAT(vload, LRN_VW)(0, seg);
-#pragma unroll
-    for (int d = 1; d < LRN_WIN; ++d)
-        sum += LRN_CAT(vload, LRN_VW)(0, seg + d);
-    return sum;
-}
 
 /* dy*y/scale at columns q0 .. q0+SEG-1 of the mirrored windows (0 outside), summed per tap. */
 inline lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
@@ -143,10 +120,8 @@ inline lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global cons
         sum += LRN_CAT(vload, LRN_VW)(0, seg + d);
     return sum;
 }
-#define LRN_ROW_SQ(rp, sW, W, w0, sqrt_a) lrn_within_row_sq_seg((rp), (W), (w0), (sqrt_a))
 #define LRN_ROW_RATIO(dyr, yr, sr, sW, W, w0) lrn_within_row_ratio_seg((dyr), (yr), (sr), (W), (w0))
 #else
-#define LRN_ROW_SQ lrn_within_row_sq
 #define LRN_ROW_RATIO lrn_within_row_ratio
 #endif
 
@@ -171,12 +146,12 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
     for (int p = 0; p < LRN_WIN; ++p) {
         long row = p - LRN_WIN_LO;
         hs[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
-                    ? LRN_ROW_SQ(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
+                    ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
     }
     for (long h = 0; h < (long)H; ++h) {
         long row = h + LRN_WIN_HI;
         lrn_vec sum;
-        hs[LRN_WIN - 1] = row < (long)H ? LRN_ROW_SQ(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
+        hs[LRN_WIN - 1] = row < (long)H ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
         LRN_REG_SUM(hs, LRN_WIN, sum);
 #else
     for (long h = 0; h < (long)H; ++h) {
