@@ -20,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_MONOTONIC */
 
 #include "bench.h"
+#include "cli_common.h"
 #include "lrncl.h"
 
 #include <ctype.h>
@@ -40,20 +41,7 @@
 #include <omp.h>
 #endif
 
-#if defined(__GNUC__)
-#define BENCH_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define BENCH_PRINTF(f, a)
-#endif
-
 enum { BENCH_OK = 0, BENCH_FAILED = 1, BENCH_USAGE = 2, BENCH_HELP = 3 /* internal */ };
-
-/* Jumps to the function's cleanup label when a check (which has recorded why) fails. */
-#define TRY(check)          \
-    do {                    \
-        if (!(check))       \
-            goto done;      \
-    } while (0)
 
 static const char bench_usage[] =
     "usage: lrncl bench [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16]\n"
@@ -77,70 +65,24 @@ static const char bench_usage[] =
 
 /* ---- error reporting ----------------------------------------------------------------------- */
 
-static char g_error[2048];
-static int g_error_set;
-
-/* Records the first failure as one line (build logs are multi-line: control characters become
- * spaces, runs of spaces shrink to one). Later failures, e.g. during cleanup, are dropped. */
-BENCH_PRINTF(1, 2)
-static void fail(const char *fmt, ...) {
-    if (g_error_set)
-        return;
-    g_error_set = 1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_error, sizeof g_error, fmt, ap);
-    va_end(ap);
-    char *w = g_error;
-    for (const char *r = g_error; *r; r++) {
-        char ch = ((unsigned char)*r < 32 || *r == 127) ? ' ' : *r;
-        if (ch == ' ' && (w == g_error || w[-1] == ' '))
-            continue;
-        *w++ = ch;
-    }
-    while (w > g_error && w[-1] == ' ')
-        w--;
-    *w = '\0';
-}
-
 /* Prints the recorded failure as "lrncl: [prefix: ]what" and forgets it. */
 static void report_error(const char *prefix) {
     fflush(stdout);
-    fprintf(stderr, "lrncl: %s%s%s\n", prefix ? prefix : "", prefix ? ": " : "", g_error_set ? g_error : "failed");
-    g_error_set = 0;
-    g_error[0] = '\0';
+    fprintf(stderr, "lrncl: %s%s%s\n", prefix ? prefix : "", prefix ? ": " : "", cli_error_text());
+    cli_error_reset();
 }
 
-static int cl_ok(cl_int err, const char *what) {
-    if (err == CL_SUCCESS)
-        return 1;
-    fail("%s failed: %s (%d)", what, lrncl_status_string((lrncl_status)err), (int)err);
-    return 0;
-}
 
-static int lr_ok(lrncl_status s, const char *what) {
-    if (s == LRNCL_SUCCESS)
-        return 1;
-    const char *detail = lrncl_last_error();
-    fail("%s failed: %s%s%s", what, lrncl_status_string(s), *detail ? ": " : "", detail);
-    return 0;
-}
 
 #ifdef LRNCL_BENCH_ONEDNN
 static int dn_ok(dnnl_status_t s, const char *what) {
     if (s == dnnl_success)
         return 1;
-    fail("%s failed: oneDNN status %d", what, (int)s);
+    cli_fail("%s failed: oneDNN status %d", what, (int)s);
     return 0;
 }
 #endif
 
-static void *alloc_or_fail(size_t count, size_t size, const char *what) {
-    void *p = (count && size <= SIZE_MAX / count) ? malloc(count * size) : NULL;
-    if (!p)
-        fail("out of host memory for %s (%zu x %zu bytes)", what, count, size);
-    return p;
-}
 
 /* ---- the suite ------------------------------------------------------------------------------ */
 
@@ -190,23 +132,6 @@ typedef struct {
 
 /* ---- option parsing ------------------------------------------------------------------------- */
 
-/* "P:D", both non-negative decimal integers (no signs, no spaces). */
-static int parse_device_pair(const char *s, unsigned *platform, unsigned *device) {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return 0;
-    errno = 0;
-    unsigned long p = strtoul(s, &end, 10);
-    if (errno || *end != ':' || end[1] < '0' || end[1] > '9' || p > UINT_MAX)
-        return 0;
-    unsigned long d = strtoul(end + 1, &end, 10);
-    if (errno || *end || d > UINT_MAX)
-        return 0;
-    *platform = (unsigned)p;
-    *device = (unsigned)d;
-    return 1;
-}
-
 /* argv[2..]: "--name value", "--name=value" and the flag --json. */
 static int parse_options(int argc, char **argv, bench_options *o) {
     memset(o, 0, sizeof *o);
@@ -223,7 +148,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            fail("unexpected argument '%s' (see lrncl bench --help)", arg);
+            cli_fail("unexpected argument '%s' (see lrncl bench --help)", arg);
             return BENCH_USAGE;
         }
         const char *name = arg + 2, *eq = strchr(name, '=');
@@ -233,19 +158,19 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         while (which < 5 && !(strlen(names[which]) == len && strncmp(names[which], name, len) == 0))
             which++;
         if (which == 5) {
-            fail("unknown option '%.*s' for lrncl bench (see lrncl bench --help)", (int)len + 2, arg);
+            cli_fail("unknown option '%.*s' for lrncl bench (see lrncl bench --help)", (int)len + 2, arg);
             return BENCH_USAGE;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
         if (!v || !*v || (!eq && strncmp(v, "--", 2) == 0)) {
-            fail("--%s needs a value", names[which]);
+            cli_fail("--%s needs a value", names[which]);
             return BENCH_USAGE;
         }
         if (!eq)
             i++;
         int *seen = which == 1 ? &seen_runs : which == 2 ? &seen_layout : which == 3 ? &seen_dtype : NULL;
         if ((which == 0 && o->only_case) || (which == 4 && o->has_device) || (seen && *seen)) {
-            fail("--%s given twice", names[which]);
+            cli_fail("--%s given twice", names[which]);
             return BENCH_USAGE;
         }
         if (seen)
@@ -256,7 +181,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             while (k < BENCH_NCASES && strcmp(v, bench_cases[k].name) != 0)
                 k++;
             if (k == BENCH_NCASES) {
-                fail("unknown --case '%s' (expected alexnet-norm1, alexnet-norm2, googlenet, within-small or "
+                cli_fail("unknown --case '%s' (expected alexnet-norm1, alexnet-norm2, googlenet, within-small or "
                      "within-alexnet)", v);
                 return BENCH_USAGE;
             }
@@ -268,7 +193,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             errno = 0;
             long r = strtol(v, &end, 10);
             if (*end || errno || r < 1 || r > 100000) {
-                fail("--runs: '%s' is not a count from 1 to 100000", v);
+                cli_fail("--runs: '%s' is not a count from 1 to 100000", v);
                 return BENCH_USAGE;
             }
             o->runs = (int)r;
@@ -280,7 +205,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             else if (strcmp(v, "nhwc") == 0)
                 o->layout = LRNCL_LAYOUT_NHWC;
             else {
-                fail("unknown --layout '%s' (expected nchw or nhwc)", v);
+                cli_fail("unknown --layout '%s' (expected nchw or nhwc)", v);
                 return BENCH_USAGE;
             }
             break;
@@ -290,13 +215,13 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             else if (strcmp(v, "f16") == 0)
                 o->dtype = LRNCL_FLOAT16;
             else {
-                fail("unknown --dtype '%s' (expected f32 or f16)", v);
+                cli_fail("unknown --dtype '%s' (expected f32 or f16)", v);
                 return BENCH_USAGE;
             }
             break;
         default:
-            if (!parse_device_pair(v, &o->platform, &o->device)) {
-                fail("--device: '%s' is not of the form P:D (e.g. 0:0)", v);
+            if (!cli_parse_device_pair(v, &o->platform, &o->device)) {
+                cli_fail("--device: '%s' is not of the form P:D (e.g. 0:0)", v);
                 return BENCH_USAGE;
             }
             o->has_device = 1;
@@ -384,13 +309,9 @@ static void unpack(const dims4 *d, size_t esize, const void *src, float *nchw) {
 
 /* ---- statistics and clocks ------------------------------------------------------------------- */
 
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof v[0], compare_double);
+    qsort(v, (size_t)n, sizeof v[0], cli_compare_double);
     return (v[(n - 1) / 2] + v[n / 2]) / 2;
 }
 
@@ -531,7 +452,7 @@ typedef struct {
 /* An lrncl context on --device P:D (a cl_context made here), else the library's default. */
 static int open_context(const bench_options *o, lrncl_context **out) {
     if (!o->has_device)
-        return lr_ok(lrncl_context_create_default(out), "lrncl_context_create_default");
+        return cli_lr_ok(lrncl_context_create_default(out), "lrncl_context_create_default");
     cl_platform_id *plats = NULL;
     cl_device_id *devs = NULL;
     cl_context cc = NULL;
@@ -541,30 +462,30 @@ static int open_context(const bench_options *o, lrncl_context **out) {
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */)
         np = 0;
     else
-        TRY(cl_ok(err, "clGetPlatformIDs"));
+        TRY(cli_cl_ok(err, "clGetPlatformIDs"));
     if (o->platform >= np) {
-        fail("--device %u:%u: there is no platform %u (%u found; see lrncl devices)", o->platform, o->device,
+        cli_fail("--device %u:%u: there is no platform %u (%u found; see lrncl devices)", o->platform, o->device,
              o->platform, (unsigned)np);
         goto done;
     }
-    TRY((plats = alloc_or_fail(np, sizeof *plats, "the platform list")) != NULL);
-    TRY(cl_ok(clGetPlatformIDs(np, plats, NULL), "clGetPlatformIDs"));
+    TRY((plats = cli_alloc(np, sizeof *plats, "the platform list")) != NULL);
+    TRY(cli_cl_ok(clGetPlatformIDs(np, plats, NULL), "clGetPlatformIDs"));
     err = clGetDeviceIDs(plats[o->platform], CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
     if (err == CL_DEVICE_NOT_FOUND)
         nd = 0;
     else
-        TRY(cl_ok(err, "clGetDeviceIDs"));
+        TRY(cli_cl_ok(err, "clGetDeviceIDs"));
     if (o->device >= nd) {
-        fail("--device %u:%u: platform %u has no device %u (see lrncl devices)", o->platform, o->device,
+        cli_fail("--device %u:%u: platform %u has no device %u (see lrncl devices)", o->platform, o->device,
              o->platform, o->device);
         goto done;
     }
-    TRY((devs = alloc_or_fail(nd, sizeof *devs, "the device list")) != NULL);
-    TRY(cl_ok(clGetDeviceIDs(plats[o->platform], CL_DEVICE_TYPE_ALL, nd, devs, NULL), "clGetDeviceIDs"));
+    TRY((devs = cli_alloc(nd, sizeof *devs, "the device list")) != NULL);
+    TRY(cli_cl_ok(clGetDeviceIDs(plats[o->platform], CL_DEVICE_TYPE_ALL, nd, devs, NULL), "clGetDeviceIDs"));
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plats[o->platform], 0};
     cc = clCreateContext(props, 1, &devs[o->device], NULL, NULL, &err);
-    TRY(cl_ok(err, "clCreateContext"));
-    TRY(lr_ok(lrncl_context_create(cc, devs[o->device], out), "lrncl_context_create"));
+    TRY(cli_cl_ok(err, "clCreateContext"));
+    TRY(cli_lr_ok(lrncl_context_create(cc, devs[o->device], out), "lrncl_context_create"));
     ok = 1;
 done:
     if (cc)
@@ -601,7 +522,7 @@ static int build_naive(bench_env *e) {
     snprintf(options, sizeof options, "-cl-std=CL1.2 -DNAIVE_HALF=%d -DNAIVE_NHWC=%d",
              e->opt.dtype == LRNCL_FLOAT16, e->opt.layout == LRNCL_LAYOUT_NHWC);
     e->naive_prog = clCreateProgramWithSource(cl, 2, src, NULL, &err);
-    if (!cl_ok(err, "clCreateProgramWithSource (naive kernel)"))
+    if (!cli_cl_ok(err, "clCreateProgramWithSource (naive kernel)"))
         return 0;
     err = clBuildProgram(e->naive_prog, 1, &dev, options, NULL, NULL);
     if (err != CL_SUCCESS) {
@@ -609,14 +530,14 @@ static int build_naive(bench_env *e) {
         if (clGetProgramBuildInfo(e->naive_prog, dev, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL) != CL_SUCCESS)
             log[0] = '\0';
         log[sizeof log - 1] = '\0';
-        fail("clBuildProgram (naive kernel, %s) failed (%d): %s", options, (int)err, log);
+        cli_fail("clBuildProgram (naive kernel, %s) failed (%d): %s", options, (int)err, log);
         return 0;
     }
     e->naive_fwd = clCreateKernel(e->naive_prog, "naive_forward", &err);
-    if (!cl_ok(err, "clCreateKernel (naive_forward)"))
+    if (!cli_cl_ok(err, "clCreateKernel (naive_forward)"))
         return 0;
     e->naive_bwd = clCreateKernel(e->naive_prog, "naive_backward", &err);
-    return cl_ok(err, "clCreateKernel (naive_backward)");
+    return cli_cl_ok(err, "clCreateKernel (naive_backward)");
 }
 
 static int env_open(bench_env *e) {
@@ -626,7 +547,7 @@ static int env_open(bench_env *e) {
     cl_int err;
     e->q = clCreateCommandQueue(lrncl_context_cl(e->ctx), lrncl_context_device(e->ctx), CL_QUEUE_PROFILING_ENABLE,
                                 &err);
-    TRY(cl_ok(err, "clCreateCommandQueue"));
+    TRY(cli_cl_ok(err, "clCreateCommandQueue"));
     TRY(build_naive(e));
 #ifdef LRNCL_BENCH_ONEDNN
     TRY(dn_ok(dnnl_engine_create(&e->dn_eng, dnnl_cpu, 0), "dnnl_engine_create"));
@@ -663,17 +584,17 @@ static void env_close(bench_env *e) {
 
 static int enqueue_lrncl(const bench_env *e, const case_state *cs, int pass, size_t s, cl_event *done) {
     if (pass == PASS_BACKWARD)
-        return lr_ok(lrncl_backward(cs->plan, e->q, MEM(cs, s, BUF_X), MEM(cs, s, BUF_Y), MEM(cs, s, BUF_DY),
+        return cli_lr_ok(lrncl_backward(cs->plan, e->q, MEM(cs, s, BUF_X), MEM(cs, s, BUF_Y), MEM(cs, s, BUF_DY),
                                     MEM(cs, s, BUF_SCALE), MEM(cs, s, BUF_DX), 0, NULL, done),
                      "lrncl_backward");
-    return lr_ok(lrncl_forward(cs->plan, e->q, MEM(cs, s, BUF_X), MEM(cs, s, BUF_Y),
+    return cli_lr_ok(lrncl_forward(cs->plan, e->q, MEM(cs, s, BUF_X), MEM(cs, s, BUF_Y),
                                pass == PASS_TRAIN ? MEM(cs, s, BUF_SCALE) : NULL, 0, NULL, done),
                  "lrncl_forward");
 }
 
 /* Half the pass's fewest bytes, read from one buffer and written into another. */
 static int enqueue_copy(const bench_env *e, const case_state *cs, int pass, size_t s, cl_event *done) {
-    return cl_ok(clEnqueueCopyBuffer(e->q, MEM(cs, s, BUF_CSRC), MEM(cs, s, BUF_CDST), 0, 0, cs->bytes[pass] / 2, 0,
+    return cli_cl_ok(clEnqueueCopyBuffer(e->q, MEM(cs, s, BUF_CSRC), MEM(cs, s, BUF_CDST), 0, 0, cs->bytes[pass] / 2, 0,
                                      NULL, done),
                  "clEnqueueCopyBuffer");
 }
@@ -700,11 +621,11 @@ static int enqueue_naive(const bench_env *e, const case_state *cs, int pass, siz
         err |= clSetKernelArg(k, arg++, sizeof cs->kk, &cs->kk);
     err |= clSetKernelArg(k, arg++, sizeof cs->desc.beta, &cs->desc.beta);
     if (err != CL_SUCCESS) {
-        fail("clSetKernelArg (naive kernel) failed");
+        cli_fail("clSetKernelArg (naive kernel) failed");
         return 0;
     }
     size_t local = NAIVE_LOCAL, global = (cs->count + local - 1) / local * local;
-    return cl_ok(clEnqueueNDRangeKernel(e->q, k, 1, NULL, &global, &local, 0, NULL, done),
+    return cli_cl_ok(clEnqueueNDRangeKernel(e->q, k, 1, NULL, &global, &local, 0, NULL, done),
                  "clEnqueueNDRangeKernel (naive kernel)");
 }
 
@@ -743,7 +664,7 @@ static cl_mem new_buffer(const bench_env *e, size_t bytes, const char *what) {
     if (err != CL_SUCCESS) {
         char call[96];
         snprintf(call, sizeof call, "clCreateBuffer (%s, %zu bytes)", what, bytes);
-        cl_ok(err, call);
+        cli_cl_ok(err, call);
         return NULL;
     }
     return m;
@@ -753,7 +674,7 @@ static cl_mem new_buffer(const bench_env *e, size_t bytes, const char *what) {
  * buffers are neither zeroed nor, on a CPU device, backed by pages until written: a run on
  * one would read the zero page. */
 static int fill(const bench_env *e, cl_mem m, uint32_t pattern, size_t bytes) {
-    return cl_ok(clEnqueueFillBuffer(e->q, m, &pattern, sizeof pattern, 0, bytes, 0, NULL, NULL),
+    return cli_cl_ok(clEnqueueFillBuffer(e->q, m, &pattern, sizeof pattern, 0, bytes, 0, NULL, NULL),
                  "clEnqueueFillBuffer");
 }
 
@@ -799,11 +720,11 @@ static int onednn_setup(const bench_env *e, case_state *cs, case_result *r) {
     const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(cs->dn_pd[PASS_TRAIN], dnnl_query_workspace_md, 0);
     cs->dn_has_ws = ws && dnnl_memory_desc_get_size(ws) > 0;
     for (int i = 0; i < DN_WS; i++)
-        TRY((cs->dn_host[i] = alloc_or_fail(cs->nslots * cs->count, sizeof(float), "oneDNN's tensors")) != NULL);
+        TRY((cs->dn_host[i] = cli_alloc(cs->nslots * cs->count, sizeof(float), "oneDNN's tensors")) != NULL);
     for (size_t i = 0; i < cs->nslots * cs->count; i++)
         cs->dn_host[DN_Y][i] = cs->dn_host[DN_DX][i] = NAN;
     TRY((cs->dn_mem = calloc(cs->nslots * DN_COUNT, sizeof *cs->dn_mem)) != NULL ||
-        (fail("out of host memory for oneDNN's memory objects"), 0));
+        (cli_fail("out of host memory for oneDNN's memory objects"), 0));
     for (size_t s = 0; s < cs->nslots; s++) {
         for (int i = 0; i < DN_WS; i++)
             TRY(dn_ok(dnnl_memory_create(&cs->dn_mem[s * DN_COUNT + i], &md, e->dn_eng,
@@ -852,13 +773,13 @@ static int case_setup(const bench_env *e, const bench_case *bc, uint64_t seed, c
     cs->a = bc->mode == LRNCL_ACROSS_CHANNELS ? d->alpha / (float)bc->size : d->alpha / (float)(bc->size * bc->size);
     cs->kk = bc->mode == LRNCL_ACROSS_CHANNELS ? d->k : 1.0f;
 
-    TRY(lr_ok(lrncl_plan_create(e->ctx, d, &cs->plan), "lrncl_plan_create"));
+    TRY(cli_lr_ok(lrncl_plan_create(e->ctx, d, &cs->plan), "lrncl_plan_create"));
     TRY((cs->mem = calloc(cs->nslots * BUF_COUNT, sizeof *cs->mem)) != NULL ||
-        (fail("out of host memory for the buffer list"), 0));
-    TRY((xs = alloc_or_fail(cs->count, sizeof *xs, "x")) && (dys = alloc_or_fail(cs->count, sizeof *dys, "dy")) &&
-        (stor = alloc_or_fail(cs->count, cs->esize, "the upload")) &&
-        (cs->x0 = alloc_or_fail(cs->count, sizeof *cs->x0, "x")) &&
-        (cs->dy0 = alloc_or_fail(cs->count, sizeof *cs->dy0, "dy")));
+        (cli_fail("out of host memory for the buffer list"), 0));
+    TRY((xs = cli_alloc(cs->count, sizeof *xs, "x")) && (dys = cli_alloc(cs->count, sizeof *dys, "dy")) &&
+        (stor = cli_alloc(cs->count, cs->esize, "the upload")) &&
+        (cs->x0 = cli_alloc(cs->count, sizeof *cs->x0, "x")) &&
+        (cs->dy0 = cli_alloc(cs->count, sizeof *cs->dy0, "dy")));
 #ifdef LRNCL_BENCH_ONEDNN
     TRY(onednn_setup(e, cs, r));
 #else
@@ -887,10 +808,10 @@ static int case_setup(const bench_env *e, const bench_case *bc, uint64_t seed, c
             }
         }
         pack(&cs->dims, cs->esize, xs, stor);
-        TRY(cl_ok(clEnqueueWriteBuffer(e->q, MEM(cs, s, BUF_X), CL_TRUE, 0, cs->tensor_bytes, stor, 0, NULL, NULL),
+        TRY(cli_cl_ok(clEnqueueWriteBuffer(e->q, MEM(cs, s, BUF_X), CL_TRUE, 0, cs->tensor_bytes, stor, 0, NULL, NULL),
                   "clEnqueueWriteBuffer"));
         pack(&cs->dims, cs->esize, dys, stor);
-        TRY(cl_ok(clEnqueueWriteBuffer(e->q, MEM(cs, s, BUF_DY), CL_TRUE, 0, cs->tensor_bytes, stor, 0, NULL, NULL),
+        TRY(cli_cl_ok(clEnqueueWriteBuffer(e->q, MEM(cs, s, BUF_DY), CL_TRUE, 0, cs->tensor_bytes, stor, 0, NULL, NULL),
                   "clEnqueueWriteBuffer"));
 #ifdef LRNCL_BENCH_ONEDNN
         pack(&cs->dims, sizeof(float), xs, cs->dn_host[DN_X] + s * cs->count);
@@ -902,7 +823,7 @@ static int case_setup(const bench_env *e, const bench_case *bc, uint64_t seed, c
                 cs->dy0[i] = dys[i];
             }
     }
-    TRY(cl_ok(clFinish(e->q), "clFinish"));
+    TRY(cli_cl_ok(clFinish(e->q), "clFinish"));
     ok = 1;
 done:
     free(stor);
@@ -978,7 +899,7 @@ static void check_values(case_result *r, const char *case_name, const char *who,
 /* Reads one slot-0 buffer (the storage type, or float for the scale) into NCHW floats. */
 static int read_nchw(const bench_env *e, const case_state *cs, int b, void *raw, float *out) {
     size_t esize = b == BUF_SCALE ? sizeof(float) : cs->esize;
-    if (!cl_ok(clEnqueueReadBuffer(e->q, MEM(cs, 0, b), CL_TRUE, 0, cs->count * esize, raw, 0, NULL, NULL),
+    if (!cli_cl_ok(clEnqueueReadBuffer(e->q, MEM(cs, 0, b), CL_TRUE, 0, cs->count * esize, raw, 0, NULL, NULL),
                "clEnqueueReadBuffer"))
         return 0;
     unpack(&cs->dims, esize, raw, out);
@@ -998,12 +919,12 @@ static int case_check(const bench_env *e, case_state *cs, case_result *r) {
     void *raw = NULL;
     int ok = 0;
 
-    TRY((yref = alloc_or_fail(n, sizeof *yref, "the reference")) &&
-        (sref = alloc_or_fail(n, sizeof *sref, "the reference")) &&
-        (dxref = alloc_or_fail(n, sizeof *dxref, "the reference")) &&
-        (ydev = alloc_or_fail(n, sizeof *ydev, "y")) && (out = alloc_or_fail(n, sizeof *out, "the results")) &&
-        (raw = alloc_or_fail(n, sizeof(float), "the results")));
-    TRY(lr_ok(lrncl_reference_forward(&cs->desc, cs->x0, yref, sref), "lrncl_reference_forward"));
+    TRY((yref = cli_alloc(n, sizeof *yref, "the reference")) &&
+        (sref = cli_alloc(n, sizeof *sref, "the reference")) &&
+        (dxref = cli_alloc(n, sizeof *dxref, "the reference")) &&
+        (ydev = cli_alloc(n, sizeof *ydev, "y")) && (out = cli_alloc(n, sizeof *out, "the results")) &&
+        (raw = cli_alloc(n, sizeof(float), "the results")));
+    TRY(cli_lr_ok(lrncl_reference_forward(&cs->desc, cs->x0, yref, sref), "lrncl_reference_forward"));
 
     /* lrncl: inference, then training on every slot (the backward runs need their scales). */
     TRY(enqueue_lrncl(e, cs, PASS_INFER, 0, NULL) && read_nchw(e, cs, BUF_Y, raw, out));
@@ -1017,7 +938,7 @@ static int case_check(const bench_env *e, case_state *cs, case_result *r) {
         ydev[i] = out[i]; /* the y every backward below reads */
     TRY(read_nchw(e, cs, BUF_SCALE, raw, out));
     check_values(r, name, "lrncl", "scale", out, sref, n, 1e-5, 0);
-    TRY(lr_ok(lrncl_reference_backward(&cs->desc, cs->x0, ydev, cs->dy0, dxref), "lrncl_reference_backward"));
+    TRY(cli_lr_ok(lrncl_reference_backward(&cs->desc, cs->x0, ydev, cs->dy0, dxref), "lrncl_reference_backward"));
     TRY(enqueue_lrncl(e, cs, PASS_BACKWARD, 0, NULL) && read_nchw(e, cs, BUF_DX, raw, out));
     check_values(r, name, "lrncl", "dx", out, dxref, n, bbound, 0);
 
@@ -1058,9 +979,9 @@ done:
  * last command (done). */
 static int event_ms(cl_event start, cl_event done, double *ms) {
     cl_ulong t0 = 0, t1 = 0;
-    if (!cl_ok(clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL),
+    if (!cli_cl_ok(clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL),
                "clGetEventProfilingInfo") ||
-        !cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
+        !cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
                "clGetEventProfilingInfo"))
         return 0;
     *ms = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
@@ -1083,7 +1004,7 @@ static int time_opencl(const bench_env *e, const case_state *cs, int pass, const
                        double med[OP_COUNT], int nruns[OP_COUNT]) {
     const int runs = e->opt.runs;
     const long warm = WARM_UP_ROUNDS;
-    double *samples = alloc_or_fail((size_t)OP_COUNT * (size_t)runs, sizeof *samples, "the timings");
+    double *samples = cli_alloc((size_t)OP_COUNT * (size_t)runs, sizeof *samples, "the timings");
     double warm_ms[OP_COUNT];
     int ok = 0;
     if (!samples)
@@ -1101,8 +1022,8 @@ static int time_opencl(const bench_env *e, const case_state *cs, int pass, const
                 continue;
             cl_event start = NULL, end = NULL;
             double ms = 0;
-            int good = cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
-                       enqueue_op(e, cs, op, pass, s, &end) && cl_ok(clFinish(e->q), "clFinish") &&
+            int good = cli_cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
+                       enqueue_op(e, cs, op, pass, s, &end) && cli_cl_ok(clFinish(e->q), "clFinish") &&
                        event_ms(start, end, &ms);
             if (end)
                 clReleaseEvent(end);
@@ -1129,7 +1050,7 @@ done:
 static int time_onednn(const bench_env *e, const case_state *cs, int pass, double *med, int *nruns) {
     const int runs = e->opt.runs;
     const long warm = WARM_UP_ROUNDS;
-    double *samples = alloc_or_fail((size_t)runs, sizeof *samples, "the timings");
+    double *samples = cli_alloc((size_t)runs, sizeof *samples, "the timings");
     double warm_s = INFINITY;
     int ok = 0;
     if (!samples)
@@ -1410,12 +1331,12 @@ int bench_main(int argc, char **argv) {
     fflush(stdout);
     fprintf(stderr, "bench: done in %.1f s\n", now_s() - t0);
     if (failed) {
-        fail("%d of %d cases failed (see above)", failed, total);
+        cli_fail("%d of %d cases failed (see above)", failed, total);
         goto done;
     }
     rc = BENCH_OK;
 done:
-    if (g_error_set)
+    if (cli_error_pending())
         report_error(NULL);
     env_close(&e);
     return rc;

@@ -9,9 +9,10 @@
  *   lrncl bench      the performance suite of SPEC section 7 (tools/bench.c)
  *
  * Errors: exit status 1 (2 for a bad command line) and exactly one line "lrncl: <what is
- * wrong>" on stderr. fail() records the first failure, the cleanup ladders run, and main prints
+ * wrong>" on stderr. cli_fail() records the first failure, the cleanup ladders run, and main prints
  * it. Output files are written only after all computation succeeded, each atomically. */
 #include "bench.h"
+#include "cli_common.h"
 #include "lrncl.h"
 #include "npy.h"
 
@@ -26,20 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__)
-#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define CLI_PRINTF(f, a)
-#endif
-
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_HELP = 3 /* internal: print usage, exit 0 */ };
-
-/* Jumps to the function's cleanup label when a check (which has recorded why) fails. */
-#define TRY(check)          \
-    do {                    \
-        if (!(check))       \
-            goto done;      \
-    } while (0)
 
 static const char usage_text[] =
     "usage: lrncl <command> [options]\n"
@@ -76,55 +64,6 @@ static const char usage_text[] =
 
 /* ---- error reporting ----------------------------------------------------------------------- */
 
-static char g_error[2048];
-static int g_error_set;
-
-/* Records the first failure as one line (control characters become spaces, runs of spaces
- * shrink to one: build logs are multi-line). Later failures, e.g. during cleanup, are dropped. */
-CLI_PRINTF(1, 2)
-static void fail(const char *fmt, ...) {
-    if (g_error_set)
-        return;
-    g_error_set = 1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(g_error, sizeof g_error, fmt, ap);
-    va_end(ap);
-    char *w = g_error;
-    for (const char *r = g_error; *r; r++) {
-        char ch = ((unsigned char)*r < 32 || *r == 127) ? ' ' : *r;
-        if (ch == ' ' && (w == g_error || w[-1] == ' '))
-            continue;
-        *w++ = ch;
-    }
-    while (w > g_error && w[-1] == ' ')
-        w--;
-    *w = '\0';
-}
-
-/* True when an OpenCL call succeeded; otherwise records "what: CL_... (code)". */
-static int cl_ok(cl_int err, const char *what) {
-    if (err == CL_SUCCESS)
-        return 1;
-    fail("%s failed: %s (%d)", what, lrncl_status_string((lrncl_status)err), (int)err);
-    return 0;
-}
-
-/* True when an lrncl call succeeded; otherwise records its status and detail. */
-static int lr_ok(lrncl_status s, const char *what) {
-    if (s == LRNCL_SUCCESS)
-        return 1;
-    const char *detail = lrncl_last_error();
-    fail("%s failed: %s%s%s", what, lrncl_status_string(s), *detail ? ": " : "", detail);
-    return 0;
-}
-
-static void *alloc_or_fail(size_t count, size_t size, const char *what) {
-    void *p = (count && size <= SIZE_MAX / count) ? malloc(count * size) : NULL;
-    if (!p)
-        fail("out of host memory for %s (%zu x %zu bytes)", what, count, size);
-    return p;
-}
 
 /* ---- number and option parsing ------------------------------------------------------------- */
 
@@ -133,11 +72,11 @@ static int parse_int(const char *opt, const char *s, int *out) {
     errno = 0;
     long v = strtol(s, &end, 10);
     if (!*s || isspace((unsigned char)*s) || *end) {
-        fail("--%s: '%s' is not an integer", opt, s);
+        cli_fail("--%s: '%s' is not an integer", opt, s);
         return 0;
     }
     if (errno == ERANGE || v < INT_MIN || v > INT_MAX) {
-        fail("--%s: %s is out of range", opt, s);
+        cli_fail("--%s: %s is out of range", opt, s);
         return 0;
     }
     *out = (int)v;
@@ -150,31 +89,14 @@ static int parse_float(const char *opt, const char *s, float *out) {
     errno = 0;
     double v = strtod(s, &end);
     if (!*s || isspace((unsigned char)*s) || *end) {
-        fail("--%s: '%s' is not a number", opt, s);
+        cli_fail("--%s: '%s' is not a number", opt, s);
         return 0;
     }
     if ((errno == ERANGE && fabs(v) > 1.0) || (isfinite(v) && fabs(v) > FLT_MAX)) {
-        fail("--%s: %s is out of range for float32", opt, s);
+        cli_fail("--%s: %s is out of range for float32", opt, s);
         return 0;
     }
     *out = (float)v;
-    return 1;
-}
-
-/* "P:D", both non-negative decimal integers (no signs, no spaces). */
-static int parse_device_pair(const char *s, unsigned *platform, unsigned *device) {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return 0;
-    errno = 0;
-    unsigned long p = strtoul(s, &end, 10);
-    if (errno || *end != ':' || end[1] < '0' || end[1] > '9' || p > UINT_MAX)
-        return 0;
-    unsigned long d = strtoul(end + 1, &end, 10);
-    if (errno || *end || d > UINT_MAX)
-        return 0;
-    *platform = (unsigned)p;
-    *device = (unsigned)d;
     return 1;
 }
 
@@ -203,7 +125,7 @@ static int collect_options(const char *cmd, int argc, char **argv, unsigned allo
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CLI_HELP;
         if (strncmp(arg, "--", 2) != 0) {
-            fail("unexpected argument '%s' (see lrncl --help)", arg);
+            cli_fail("unexpected argument '%s' (see lrncl --help)", arg);
             return CLI_USAGE;
         }
         const char *name = arg + 2, *eq = strchr(name, '=');
@@ -212,22 +134,22 @@ static int collect_options(const char *cmd, int argc, char **argv, unsigned allo
         while (o < OPT_COUNT && !(strlen(opt_names[o]) == len && strncmp(opt_names[o], name, len) == 0))
             o++;
         if (o == OPT_COUNT) {
-            fail("unknown option '%.*s' (see lrncl --help)", (int)len + 2, arg);
+            cli_fail("unknown option '%.*s' (see lrncl --help)", (int)len + 2, arg);
             return CLI_USAGE;
         }
         if (!(allowed & OPT_BIT(o))) {
-            fail("'lrncl %s' takes no --%s", cmd, opt_names[o]);
+            cli_fail("'lrncl %s' takes no --%s", cmd, opt_names[o]);
             return CLI_USAGE;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
         if (!v || (!eq && strncmp(v, "--", 2) == 0) || !*v) {
-            fail("--%s needs a value", opt_names[o]);
+            cli_fail("--%s needs a value", opt_names[o]);
             return CLI_USAGE;
         }
         if (!eq)
             i++;
         if (value[o]) {
-            fail("--%s given twice", opt_names[o]);
+            cli_fail("--%s given twice", opt_names[o]);
             return CLI_USAGE;
         }
         value[o] = v;
@@ -246,8 +168,8 @@ typedef struct {
 static int device_option(const char *value, run_options *o) {
     if (!value)
         return 1;
-    if (!parse_device_pair(value, &o->platform, &o->device)) {
-        fail("--device: '%s' is not of the form P:D (e.g. 0:0)", value);
+    if (!cli_parse_device_pair(value, &o->platform, &o->device)) {
+        cli_fail("--device: '%s' is not of the form P:D (e.g. 0:0)", value);
         return 0;
     }
     o->has_device = 1;
@@ -264,7 +186,7 @@ static int build_run_options(int backward, const char *value[OPT_COUNT], run_opt
         else if (strcmp(value[OPT_MODE], "within") == 0)
             mode = LRNCL_WITHIN_CHANNEL;
         else {
-            fail("unknown --mode '%s' (expected across or within)", value[OPT_MODE]);
+            cli_fail("unknown --mode '%s' (expected across or within)", value[OPT_MODE]);
             return 0;
         }
     }
@@ -289,7 +211,7 @@ static int build_run_options(int backward, const char *value[OPT_COUNT], run_opt
         while (i < nconv && strcmp(value[OPT_CONVENTION], conventions[i].name) != 0)
             i++;
         if (i == nconv) {
-            fail("unknown --convention '%s' (expected caffe, pytorch, onnx, tensorflow, cudnn, "
+            cli_fail("unknown --convention '%s' (expected caffe, pytorch, onnx, tensorflow, cudnn, "
                  "miopen or onednn)", value[OPT_CONVENTION]);
             return 0;
         }
@@ -301,7 +223,7 @@ static int build_run_options(int backward, const char *value[OPT_COUNT], run_opt
         else if (strcmp(value[OPT_LAYOUT], "nhwc") == 0)
             o->desc.layout = LRNCL_LAYOUT_NHWC;
         else {
-            fail("unknown --layout '%s' (expected nchw or nhwc)", value[OPT_LAYOUT]);
+            cli_fail("unknown --layout '%s' (expected nchw or nhwc)", value[OPT_LAYOUT]);
             return 0;
         }
     }
@@ -314,11 +236,11 @@ static int build_run_options(int backward, const char *value[OPT_COUNT], run_opt
     const char *missing = !o->input ? "input" : (backward && !o->grad_output) ? "grad-output"
                         : !o->output ? "output" : NULL;
     if (missing) {
-        fail("--%s is required (see lrncl --help)", missing);
+        cli_fail("--%s is required (see lrncl --help)", missing);
         return 0;
     }
     if (o->scale_output && strcmp(o->scale_output, o->output) == 0) {
-        fail("--output and --scale-output name the same file '%s'", o->output);
+        cli_fail("--output and --scale-output name the same file '%s'", o->output);
         return 0;
     }
     return 1;
@@ -345,24 +267,24 @@ static int list_devices(device_entry **out, size_t *count, cl_uint *nplatforms) 
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: the ICD loader found no platform */)
         np = 0;
     else
-        TRY(cl_ok(err, "clGetPlatformIDs"));
+        TRY(cli_cl_ok(err, "clGetPlatformIDs"));
     if (np > 0) {
-        TRY((plats = alloc_or_fail(np, sizeof *plats, "platform list")) != NULL);
-        TRY(cl_ok(clGetPlatformIDs(np, plats, NULL), "clGetPlatformIDs"));
+        TRY((plats = cli_alloc(np, sizeof *plats, "platform list")) != NULL);
+        TRY(cli_cl_ok(clGetPlatformIDs(np, plats, NULL), "clGetPlatformIDs"));
     }
     for (cl_uint p = 0; p < np; p++) {
         cl_uint nd = 0;
         err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
         if (err == CL_DEVICE_NOT_FOUND)
             continue;
-        TRY(cl_ok(err, "clGetDeviceIDs"));
+        TRY(cli_cl_ok(err, "clGetDeviceIDs"));
         if (nd == 0)
             continue;
-        TRY((devs = alloc_or_fail(nd, sizeof *devs, "device list")) != NULL);
-        TRY(cl_ok(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL), "clGetDeviceIDs"));
+        TRY((devs = cli_alloc(nd, sizeof *devs, "device list")) != NULL);
+        TRY(cli_cl_ok(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL), "clGetDeviceIDs"));
         device_entry *grown = realloc(list, (n + nd) * sizeof *list);
         if (!grown) {
-            fail("out of host memory for the device list");
+            cli_fail("out of host memory for the device list");
             goto done;
         }
         list = grown;
@@ -432,7 +354,7 @@ static int cmd_devices(void) {
     if (!list_devices(&list, &n, &np))
         return CLI_FAILED;
     if (n == 0) {
-        fail("no OpenCL device found on %u platform(s) (for PoCL, check that POCL_CACHE_DIR is "
+        cli_fail("no OpenCL device found on %u platform(s) (for PoCL, check that POCL_CACHE_DIR is "
              "writable)", (unsigned)np);
         return CLI_FAILED;
     }
@@ -442,7 +364,7 @@ static int cmd_devices(void) {
     if (env && *env) {
         unsigned p, d;
         def = n;
-        if (parse_device_pair(env, &p, &d))
+        if (cli_parse_device_pair(env, &p, &d))
             for (size_t i = 0; i < n; i++)
                 if (list[i].p == p && list[i].d == d)
                     def = i;
@@ -470,7 +392,7 @@ static int cmd_devices(void) {
 /* An lrncl context on --device P:D (a cl_context made here), else the library's default. */
 static int open_context(const run_options *o, lrncl_context **out) {
     if (!o->has_device)
-        return lr_ok(lrncl_context_create_default(out), "lrncl_context_create_default");
+        return cli_lr_ok(lrncl_context_create_default(out), "lrncl_context_create_default");
     device_entry *list = NULL;
     size_t n = 0, i = 0;
     cl_uint np = 0;
@@ -481,18 +403,18 @@ static int open_context(const run_options *o, lrncl_context **out) {
         i++;
     if (i == n) {
         if (o->platform >= np)
-            fail("--device %u:%u: there is no platform %u (%u found; see lrncl devices)", o->platform,
+            cli_fail("--device %u:%u: there is no platform %u (%u found; see lrncl devices)", o->platform,
                  o->device, o->platform, (unsigned)np);
         else
-            fail("--device %u:%u: platform %u has no device %u (see lrncl devices)", o->platform,
+            cli_fail("--device %u:%u: platform %u has no device %u (see lrncl devices)", o->platform,
                  o->device, o->platform, o->device);
         goto done;
     }
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)list[i].platform, 0};
     cl_int err;
     cc = clCreateContext(props, 1, &list[i].device, NULL, NULL, &err);
-    TRY(cl_ok(err, "clCreateContext"));
-    TRY(lr_ok(lrncl_context_create(cc, list[i].device, out), "lrncl_context_create"));
+    TRY(cli_cl_ok(err, "clCreateContext"));
+    TRY(cli_lr_ok(lrncl_context_create(cc, list[i].device, out), "lrncl_context_create"));
     ok = 1;
 done:
     if (cc)
@@ -524,14 +446,14 @@ static const char *dtype_name(npy_dtype t) {
 static int read_input(const char *path, lrncl_layout layout, npy_array *a) {
     char err[512], shape[200];
     if (npy_read(path, a, err, sizeof err) != 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
         return 0;
     }
     shape_text(a, shape, sizeof shape);
     if (a->dtype != NPY_F32 && a->dtype != NPY_F16)
-        fail("%s: %s input is not supported (float32 or float16 only)", path, dtype_name(a->dtype));
+        cli_fail("%s: %s input is not supported (float32 or float16 only)", path, dtype_name(a->dtype));
     else if (a->ndim != 4)
-        fail("%s: expected a 4-D %s array, got shape %s (%d-D)", path,
+        cli_fail("%s: expected a 4-D %s array, got shape %s (%d-D)", path,
              layout == LRNCL_LAYOUT_NHWC ? "NHWC (N,H,W,C)" : "NCHW (N,C,H,W)", shape, a->ndim);
     else
         return 1;
@@ -544,7 +466,7 @@ static cl_mem new_buffer(lrncl_context *ctx, cl_mem_flags flags, size_t bytes, v
     if (err != CL_SUCCESS) {
         char call[96];
         snprintf(call, sizeof call, "clCreateBuffer (%s, %zu bytes)", what, bytes);
-        cl_ok(err, call);
+        cli_cl_ok(err, call);
         return NULL;
     }
     return m;
@@ -554,7 +476,7 @@ static cl_mem new_buffer(lrncl_context *ctx, cl_mem_flags flags, size_t bytes, v
 static int write_output(const char *path, npy_dtype dtype, const void *data, const npy_array *like) {
     char err[512];
     if (npy_write(path, dtype, data, like->ndim, like->shape, err, sizeof err) != 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
         return 0;
     }
     return 1;
@@ -582,12 +504,12 @@ static int cmd_run(int backward, const run_options *o) {
         shape_text(&x, x_shape, sizeof x_shape);
         shape_text(&dy, dy_shape, sizeof dy_shape);
         if (dy.dtype != x.dtype) {
-            fail("%s: dtype %s does not match the input's %s", o->grad_output, dtype_name(dy.dtype),
+            cli_fail("%s: dtype %s does not match the input's %s", o->grad_output, dtype_name(dy.dtype),
                  dtype_name(x.dtype));
             goto done;
         }
         if (memcmp(x.shape, dy.shape, sizeof x.shape) != 0) {
-            fail("%s: shape %s does not match the input's %s", o->grad_output, dy_shape, x_shape);
+            cli_fail("%s: shape %s does not match the input's %s", o->grad_output, dy_shape, x_shape);
             goto done;
         }
     }
@@ -605,14 +527,14 @@ static int cmd_run(int backward, const run_options *o) {
     }
 
     TRY(open_context(o, &ctx));
-    TRY(lr_ok(lrncl_plan_create(ctx, &d, &plan), "lrncl_plan_create"));
+    TRY(cli_lr_ok(lrncl_plan_create(ctx, &d, &plan), "lrncl_plan_create"));
     cl_int err;
     queue = clCreateCommandQueue(lrncl_context_cl(ctx), lrncl_context_device(ctx), 0, &err);
-    TRY(cl_ok(err, "clCreateCommandQueue"));
+    TRY(cli_cl_ok(err, "clCreateCommandQueue"));
 
     /* Contiguous NCHW or NHWC with offsets 0: the span is the element count of the file. */
     if (lrncl_desc_span(&d) != x.count) {
-        fail("internal error: the descriptor spans %zu elements, the input holds %zu", lrncl_desc_span(&d),
+        cli_fail("internal error: the descriptor spans %zu elements, the input holds %zu", lrncl_desc_span(&d),
              x.count);
         goto done;
     }
@@ -623,21 +545,21 @@ static int cmd_run(int backward, const run_options *o) {
     TRY((by = new_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, "y")) != NULL);
     if (want_scale)
         TRY((bscale = new_buffer(ctx, CL_MEM_READ_WRITE, scale_bytes, NULL, "scale")) != NULL);
-    TRY(lr_ok(lrncl_forward(plan, queue, bx, by, bscale, 0, NULL, NULL), "lrncl_forward"));
+    TRY(cli_lr_ok(lrncl_forward(plan, queue, bx, by, bscale, 0, NULL, NULL), "lrncl_forward"));
     if (backward) {
         TRY((bdy = new_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, dy.data, "dy")) != NULL);
         TRY((bdx = new_buffer(ctx, CL_MEM_WRITE_ONLY, bytes, NULL, "dx")) != NULL);
-        TRY(lr_ok(lrncl_backward(plan, queue, bx, by, bdy, bscale, bdx, 0, NULL, NULL), "lrncl_backward"));
+        TRY(cli_lr_ok(lrncl_backward(plan, queue, bx, by, bdy, bscale, bdx, 0, NULL, NULL), "lrncl_backward"));
     }
-    TRY((result = alloc_or_fail(x.count, elem, "the result")) != NULL);
-    TRY(cl_ok(clEnqueueReadBuffer(queue, backward ? bdx : by, CL_TRUE, 0, bytes, result, 0, NULL, NULL),
+    TRY((result = cli_alloc(x.count, elem, "the result")) != NULL);
+    TRY(cli_cl_ok(clEnqueueReadBuffer(queue, backward ? bdx : by, CL_TRUE, 0, bytes, result, 0, NULL, NULL),
               "clEnqueueReadBuffer"));
     if (o->scale_output) {
-        TRY((scale = alloc_or_fail(x.count, sizeof(float), "the scale")) != NULL);
-        TRY(cl_ok(clEnqueueReadBuffer(queue, bscale, CL_TRUE, 0, scale_bytes, scale, 0, NULL, NULL),
+        TRY((scale = cli_alloc(x.count, sizeof(float), "the scale")) != NULL);
+        TRY(cli_cl_ok(clEnqueueReadBuffer(queue, bscale, CL_TRUE, 0, scale_bytes, scale, 0, NULL, NULL),
                   "clEnqueueReadBuffer"));
     }
-    TRY(cl_ok(clFinish(queue), "clFinish"));
+    TRY(cli_cl_ok(clFinish(queue), "clFinish"));
 
     TRY(write_output(o->output, x.dtype, result, &x));
     if (o->scale_output && !write_output(o->scale_output, NPY_F32, scale, &x)) {
@@ -715,10 +637,6 @@ static double max_rel_error(const float *out, const double *ref, size_t n) {
     return max_ref > 0 ? max_diff / max_ref : (max_diff > 0 ? INFINITY : 0);
 }
 
-static int compare_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Device buffers of one demo case. */
 typedef struct {
@@ -731,9 +649,9 @@ typedef struct {
 static int event_ms(cl_event start, cl_event done, double *ms) {
     cl_ulong t0 = 0, t1 = 0;
     if (clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL) != CL_SUCCESS)
-        TRY(cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL),
+        TRY(cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL),
                   "clGetEventProfilingInfo"));
-    TRY(cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
+    TRY(cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
               "clGetEventProfilingInfo"));
     *ms = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
     return 1;
@@ -746,12 +664,12 @@ static int time_pass(cl_command_queue q, const demo_buffers *b, int backward, do
     double ms[DEMO_RUNS];
     for (int r = -1; r < DEMO_RUNS; r++) {
         cl_event start = NULL, done = NULL;
-        int ok = cl_ok(clEnqueueMarkerWithWaitList(q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
-                 (backward ? lr_ok(lrncl_backward(b->plan, q, b->x, b->y, b->dy, b->scale, b->dx, 0, NULL, &done),
+        int ok = cli_cl_ok(clEnqueueMarkerWithWaitList(q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
+                 (backward ? cli_lr_ok(lrncl_backward(b->plan, q, b->x, b->y, b->dy, b->scale, b->dx, 0, NULL, &done),
                                    "lrncl_backward")
-                           : lr_ok(lrncl_forward(b->plan, q, b->x, b->y, b->scale, 0, NULL, &done),
+                           : cli_lr_ok(lrncl_forward(b->plan, q, b->x, b->y, b->scale, 0, NULL, &done),
                                    "lrncl_forward")) &&
-                 cl_ok(clFinish(q), "clFinish") && (r < 0 || event_ms(start, done, &ms[r]));
+                 cli_cl_ok(clFinish(q), "clFinish") && (r < 0 || event_ms(start, done, &ms[r]));
         if (done)
             clReleaseEvent(done);
         if (start)
@@ -759,7 +677,7 @@ static int time_pass(cl_command_queue q, const demo_buffers *b, int backward, do
         if (!ok)
             return 0;
     }
-    qsort(ms, DEMO_RUNS, sizeof ms[0], compare_double);
+    qsort(ms, DEMO_RUNS, sizeof ms[0], cli_compare_double);
     *median_ms = (ms[(DEMO_RUNS - 1) / 2] + ms[DEMO_RUNS / 2]) / 2;
     return 1;
 }
@@ -799,12 +717,12 @@ static int demo_one(lrncl_context *ctx, cl_command_queue q, const demo_case *dc,
     d.w = dc->w;
     size_t count = lrncl_desc_elements(&d), bytes = count * sizeof(float);
 
-    TRY((xf = alloc_or_fail(count, sizeof *xf, "x")) && (dyf = alloc_or_fail(count, sizeof *dyf, "dy")) &&
-        (out = alloc_or_fail(count, sizeof *out, "the output")) &&
-        (xd = alloc_or_fail(count, sizeof *xd, "x")) && (dyd = alloc_or_fail(count, sizeof *dyd, "dy")) &&
-        (yref = alloc_or_fail(count, sizeof *yref, "the reference y")) &&
-        (sref = alloc_or_fail(count, sizeof *sref, "the reference scale")) &&
-        (dxref = alloc_or_fail(count, sizeof *dxref, "the reference dx")));
+    TRY((xf = cli_alloc(count, sizeof *xf, "x")) && (dyf = cli_alloc(count, sizeof *dyf, "dy")) &&
+        (out = cli_alloc(count, sizeof *out, "the output")) &&
+        (xd = cli_alloc(count, sizeof *xd, "x")) && (dyd = cli_alloc(count, sizeof *dyd, "dy")) &&
+        (yref = cli_alloc(count, sizeof *yref, "the reference y")) &&
+        (sref = cli_alloc(count, sizeof *sref, "the reference scale")) &&
+        (dxref = cli_alloc(count, sizeof *dxref, "the reference dx")));
     /* Activations of a few tens, like AlexNet's, so the normalization changes the values. */
     uint64_t state = 0x9E3779B97F4A7C15ull ^ seed;
     for (size_t i = 0; i < count; i++) {
@@ -813,10 +731,10 @@ static int demo_one(lrncl_context *ctx, cl_command_queue q, const demo_case *dc,
         xd[i] = xf[i];
         dyd[i] = dyf[i];
     }
-    TRY(lr_ok(lrncl_reference_forward(&d, xd, yref, sref), "lrncl_reference_forward"));
-    TRY(lr_ok(lrncl_reference_backward(&d, xd, yref, dyd, dxref), "lrncl_reference_backward"));
+    TRY(cli_lr_ok(lrncl_reference_forward(&d, xd, yref, sref), "lrncl_reference_forward"));
+    TRY(cli_lr_ok(lrncl_reference_backward(&d, xd, yref, dyd, dxref), "lrncl_reference_backward"));
 
-    TRY(lr_ok(lrncl_plan_create(ctx, &d, &b.plan), "lrncl_plan_create"));
+    TRY(cli_lr_ok(lrncl_plan_create(ctx, &d, &b.plan), "lrncl_plan_create"));
     TRY((b.x = new_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, xf, "x")) != NULL);
     TRY((b.dy = new_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, dyf, "dy")) != NULL);
     TRY((b.y = new_buffer(ctx, CL_MEM_READ_WRITE, bytes, NULL, "y")) != NULL);
@@ -826,12 +744,12 @@ static int demo_one(lrncl_context *ctx, cl_command_queue q, const demo_case *dc,
     const float nan_pattern = NAN;
     cl_mem outputs[3] = {b.y, b.scale, b.dx};
     for (int i = 0; i < 3; i++)
-        TRY(cl_ok(clEnqueueFillBuffer(q, outputs[i], &nan_pattern, sizeof nan_pattern, 0, bytes, 0, NULL, NULL),
+        TRY(cli_cl_ok(clEnqueueFillBuffer(q, outputs[i], &nan_pattern, sizeof nan_pattern, 0, bytes, 0, NULL, NULL),
                   "clEnqueueFillBuffer"));
 
     for (int pass = 0; pass < 2; pass++) {
         TRY(time_pass(q, &b, pass, &ms[pass]));
-        TRY(cl_ok(clEnqueueReadBuffer(q, pass ? b.dx : b.y, CL_TRUE, 0, bytes, out, 0, NULL, NULL),
+        TRY(cli_cl_ok(clEnqueueReadBuffer(q, pass ? b.dx : b.y, CL_TRUE, 0, bytes, out, 0, NULL, NULL),
                   "clEnqueueReadBuffer"));
         err[pass] = max_rel_error(out, pass ? dxref : yref, count);
         passes_done++;
@@ -876,7 +794,7 @@ static int cmd_demo(const run_options *o) {
     cl_int err;
     queue = clCreateCommandQueue(lrncl_context_cl(ctx), lrncl_context_device(ctx), CL_QUEUE_PROFILING_ENABLE,
                                  &err);
-    TRY(cl_ok(err, "clCreateCommandQueue"));
+    TRY(cli_cl_ok(err, "clCreateCommandQueue"));
 
     char title[600];
     device_title(lrncl_context_device(ctx), title, sizeof title);
@@ -891,7 +809,7 @@ static int cmd_demo(const run_options *o) {
             failed += r;
     }
     if (errors == 0 && failed > 0)
-        fail("%d of %d checks exceeded the bound %.0e", failed, 2 * ncases, demo_bound);
+        cli_fail("%d of %d checks exceeded the bound %.0e", failed, 2 * ncases, demo_bound);
     rc = (errors || failed) ? CLI_FAILED : CLI_OK;
 done:
     if (queue)
@@ -921,7 +839,7 @@ static int run_command(int argc, char **argv) {
     else if (backward)
         allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT);
     else {
-        fail("unknown command '%s' (expected devices, forward, backward, demo or bench)", cmd);
+        cli_fail("unknown command '%s' (expected devices, forward, backward, demo or bench)", cmd);
         return CLI_USAGE;
     }
     int rc = collect_options(cmd, argc - 2, argv + 2, allowed, value);
@@ -950,7 +868,7 @@ int main(int argc, char **argv) {
     }
     if (rc != CLI_OK) {
         fflush(stdout);
-        fprintf(stderr, "lrncl: %s\n", g_error_set ? g_error : "failed");
+        fprintf(stderr, "lrncl: %s\n", cli_error_text());
     }
     return rc;
 }
