@@ -30,7 +30,8 @@ typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL pr
     int reg_window;              /* 1: registers, 0: re-read loop */
     lrncl_dtype dtype;
     lrncl_layout layout;         /* NCHW and NHWC strides are known at compile time */
-    int vw;                      /* positions per work-item along h*w (across, NCHW) */
+    int vw;                      /* vector width along the contiguous axis: positions (NCHW)
+                                    or channels (NHWC across, register window) */
 } lrncl_variant;
 
 /* Where the elements of a view live: element (n,c,h,w) is at

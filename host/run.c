@@ -16,7 +16,9 @@ typedef struct {
 enum { ARG_X, ARG_Y, ARG_SCALE, ARG_DY, ARG_DX, ARG_COUNT };
 
 /* In-place forward is safe only where each x is read before its y is written and no other
- * work-item reads it: the across kernels that hold the window in registers. */
+ * work-item reads it: the across kernels that hold the window in registers (the NHWC vector
+ * path too: one work-item owns a position's channels and delays each group's store until no
+ * later group reads those channels). */
 static int in_place_ok(const lrncl_plan *p) {
     return p->canon.mode == LRNCL_ACROSS_CHANNELS && p->variant.reg_window;
 }
@@ -87,7 +89,9 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
 }
 
 /* The launch geometry: dimension 0 walks h*w (across) or w (within), each work-item slides
- * along the remaining axis (channels across, rows within). */
+ * along the remaining axis (channels across, rows within); lrncl__dim0_extent divides by the
+ * vector width where the vector runs along dimension 0 (not NHWC across, whose vector runs
+ * along the channels). */
 static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t local[2]) {
     const lrncl_desc *d = &p->desc;
     size_t extent = lrncl__dim0_extent(p);

@@ -4,15 +4,167 @@
  * n) slides along the channels. With LRN_REG_WINDOW each x is loaded once and the window is
  * held in shift registers; otherwise the window is re-read (from cache) for every channel. Both
  * form every sum afresh, so there is no drift however wide the range of magnitudes. With
- * LRN_VW > 1 (NCHW only) a work-item carries LRN_VW positions as one vector; the last, partial
+ * LRN_VW > 1 (NCHW) a work-item carries LRN_VW positions as one vector; the last, partial
  * group of a plane runs the same code one position at a time.
  *
  * The scale is float32 whatever the storage type of the other tensors (a float16 scale would
  * overflow at 65504 and lose the precision the backward pass needs).
  *
+ * NHWC with LRN_VW > 1 (LRN_NHWC_VEC; CPUs, windows in registers): the channels are the
+ * contiguous axis, so the window sum is a 1-D box sum along memory, like lrn_within.cl's row
+ * sums. One work-item per (n, h*w position) walks its channels in groups of LRN_VW lanes: each
+ * lane's sum is formed afresh from WIN unaligned vector loads (masked at the channel edges, zero
+ * outside [0, C)), taps in ascending channel order as in the NCHW code, so both agree bitwise.
+ *
  * In-place forward (y the same view as x) is safe with LRN_REG_WINDOW: channel c+hi is read
  * before y[c] is written, x[c] comes from registers, and no other work-item touches the column.
+ * The NHWC vector path keeps this: a group's y is held in registers and stored only once no
+ * later group of the column reads those channels (LRN_PEND groups later).
  */
+
+#define LRN_NHWC_VEC (LRN_LAYOUT == 1 && LRN_VW > 1)
+#if LRN_NHWC_VEC && !LRN_REG_WINDOW
+#error "the NHWC vector path needs LRN_REG_WINDOW"
+#endif
+
+#if LRN_NHWC_VEC
+/* LRN_VW channels from q on (channel stride 1); channels outside [0, C) give `fill`. */
+inline lrn_vec lrn_ch_load(__global const lrn_t *p, long q, long C, float fill) {
+    if (q >= 0 && q + LRN_VW <= C)
+        return LRN_VLOAD(p, q);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = (q + i >= 0 && q + i < C) ? LRN_LOAD(p, q + i) : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+}
+
+inline lrn_vec lrn_ch_load_f(__global const float *p, long q, long C, float fill) {
+    if (q >= 0 && q + LRN_VW <= C)
+        return LRN_CAT(vload, LRN_VW)(0, p + q);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = (q + i >= 0 && q + i < C) ? p[q + i] : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+}
+
+/* Stores the lanes of v whose channels lie below C (q >= 0). */
+inline void lrn_ch_store(__global lrn_t *p, long q, long C, lrn_vec v) {
+    if (q + LRN_VW <= C) {
+        LRN_VSTORE(p, q, v);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW && q + i < C; ++i)
+        LRN_STORE(p, q + i, tmp[i]);
+}
+
+inline void lrn_ch_store_f(__global float *p, long q, long C, lrn_vec v) {
+    if (q + LRN_VW <= C) {
+        LRN_CAT(vstore, LRN_VW)(v, 0, p + q);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW && q + i < C; ++i)
+        p[q + i] = tmp[i];
+}
+
+/* Pre-scaled sums of squares for channels q .. q+VW-1, each over [c-lo, c+hi], taps in
+ * ascending channel order; separate statements, so no multiply-add is contracted (as in the
+ * NCHW code). */
+inline lrn_vec lrn_nhwc_sq_sum(__global const lrn_t *xp, long q, long C, float sqrt_a) {
+    lrn_vec sum = 0.0f;
+    if (q >= LRN_WIN_LO && q + LRN_VW + LRN_WIN_HI <= C) {
+#pragma unroll
+        for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI; ++d) {
+            lrn_vec t = LRN_VLOAD(xp, q + d) * sqrt_a;
+            lrn_vec sq = t * t;
+            sum += sq;
+        }
+    } else {
+#pragma unroll
+        for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI; ++d) {
+            lrn_vec t = lrn_ch_load(xp, q + d, C, 0.0f) * sqrt_a;
+            lrn_vec sq = t * t;
+            sum += sq;
+        }
+    }
+    return sum;
+}
+
+/* Groups whose y waits in registers: group g reads channels from g*VW - lo on. */
+#define LRN_PEND ((LRN_WIN_LO + LRN_VW - 1) / LRN_VW)
+
+/* Forward over one column (xp, yp, sp at channel 0 of an (n, h, w) position). */
+inline void lrn_across_fwd_nhwc(__global const lrn_t *xp, __global lrn_t *yp, __global float *sp, long C,
+                                float sqrt_a, float k, float beta) {
+    const long G = (C + LRN_VW - 1) / LRN_VW;
+    lrn_vec pend[LRN_PEND + 1];
+    for (long g = 0; g < G; ++g) {
+        const long c0 = g * LRN_VW;
+        lrn_vec sum = lrn_nhwc_sq_sum(xp, c0, C, sqrt_a);
+        lrn_vec s = k + sum;
+        if (sp)
+            lrn_ch_store_f(sp, c0, C, s);
+        if (yp) {
+            lrn_vec xv = lrn_ch_load(xp, c0, C, 0.0f);
+            pend[LRN_PEND] = xv * LRN_POW_NEG_BETA(s, beta);
+            if (g >= LRN_PEND)
+                lrn_ch_store(yp, (g - LRN_PEND) * LRN_VW, C, pend[0]);
+            LRN_REG_SHIFT(pend, LRN_PEND + 1);
+        }
+    }
+    /* pend[i] now holds the y of group G - LRN_PEND + i. */
+    if (yp) {
+#pragma unroll
+        for (int i = 0; i < LRN_PEND; ++i) {
+            long g = G - LRN_PEND + i;
+            if (g >= 0)
+                lrn_ch_store(yp, g * LRN_VW, C, pend[i]);
+        }
+    }
+}
+
+/* Backward over one column. For the group at c0, the ratios dy*y/scale of the channels
+ * c0-hi .. c0+VW-1+lo (the mirrored windows of its lanes) are formed once into private memory,
+ * LRN_VW at a time (the scale loaded, or recomputed afresh per channel when NULL), then summed
+ * per lane in ascending channel order with one vector load per tap. */
+#define LRN_SEG (LRN_VW + LRN_WIN - 1)
+#define LRN_NB ((LRN_SEG + LRN_VW - 1) / LRN_VW)
+inline void lrn_across_bwd_nhwc(__global const lrn_t *xp, __global const lrn_t *yp, __global const lrn_t *dyp,
+                                __global const float *sp, __global lrn_t *dxp, long C, float sqrt_a, float k,
+                                float beta, float two_ab) {
+    const long G = (C + LRN_VW - 1) / LRN_VW;
+    for (long g = 0; g < G; ++g) {
+        const long c0 = g * LRN_VW, q0 = c0 - LRN_WIN_HI;
+        float seg[LRN_NB * LRN_VW], sc[LRN_NB * LRN_VW];
+#pragma unroll
+        for (int b = 0; b < LRN_NB; ++b) {
+            const long q = q0 + b * LRN_VW;
+            lrn_vec s;
+            if (sp) {
+                s = lrn_ch_load_f(sp, q, C, 1.0f);
+            } else {
+                lrn_vec sum = lrn_nhwc_sq_sum(xp, q, C, sqrt_a);
+                s = sum + k;
+                LRN_CAT(vstore, LRN_VW)(s, 0, sc + b * LRN_VW);
+            }
+            lrn_vec gv = lrn_ch_load(dyp, q, C, 0.0f);
+            lrn_vec r = gv * lrn_ch_load(yp, q, C, 0.0f) / s;
+            LRN_CAT(vstore, LRN_VW)(r, 0, seg + b * LRN_VW);
+        }
+        lrn_vec acc = LRN_CAT(vload, LRN_VW)(0, seg);
+#pragma unroll
+        for (int d = 1; d < LRN_WIN; ++d)
+            acc += LRN_CAT(vload, LRN_VW)(0, seg + d);
+        lrn_vec s = sp ? lrn_ch_load_f(sp, c0, C, 1.0f) : LRN_CAT(vload, LRN_VW)(0, sc + LRN_WIN_HI);
+        lrn_vec gv = lrn_ch_load(dyp, c0, C, 0.0f), xv = lrn_ch_load(xp, c0, C, 0.0f);
+        lrn_vec gj = gv * LRN_POW_NEG_BETA(s, beta);
+        lrn_ch_store(dxp, c0, C, gj - two_ab * xv * acc);
+    }
+}
+#endif
 
 /* scale at channel i, re-reading the window [i-lo, i+hi] (clamped to the tensor); xp points at
  * channel 0 of the column. */
@@ -64,7 +216,11 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
                              ulong4 strides, ulong8 offs) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const ulong HW = (ulong)H * W;
+#if LRN_NHWC_VEC
+    const ulong hw = get_global_id(0); /* the vector runs along the channels */
+#else
     const ulong hw = get_global_id(0) * LRN_VW;
+#endif
     if (hw >= HW)
         return;
     const ulong pos = get_global_id(1) * sN + (hw / W) * sH + (hw % W) * sW;
@@ -72,7 +228,9 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
     __global float *sp = scale ? scale + offs.s2 + pos : 0;
 
-#if LRN_REG_WINDOW
+#if LRN_NHWC_VEC
+    lrn_across_fwd_nhwc(xp, yp, sp, C, sqrt_a, k, beta);
+#elif LRN_REG_WINDOW
 #if LRN_VW > 1
     if (hw + LRN_VW <= HW) {
         LRN_ACROSS_FWD_COLUMN(lrn_vec, LRN_VLOAD, LRN_VSTORE, LRN_VSTORE_F);
@@ -163,7 +321,11 @@ __kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, _
                              ulong4 strides, ulong8 offs) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const ulong HW = (ulong)H * W;
+#if LRN_NHWC_VEC
+    const ulong hw = get_global_id(0);
+#else
     const ulong hw = get_global_id(0) * LRN_VW;
+#endif
     if (hw >= HW)
         return;
     const ulong pos = get_global_id(1) * sN + (hw / W) * sH + (hw % W) * sW;
@@ -171,7 +333,9 @@ __kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     __global const float *sp = scale ? scale + offs.s2 + pos : 0;
     __global lrn_t *dxp = dx + offs.s4 + pos;
 
-#if LRN_REG_WINDOW
+#if LRN_NHWC_VEC
+    lrn_across_bwd_nhwc(xp, yp, dyp, sp, dxp, C, sqrt_a, k, beta, two_ab);
+#elif LRN_REG_WINDOW
 #if LRN_VW > 1
     if (hw + LRN_VW <= HW) {
         LRN_ACROSS_BWD_COLUMN(lrn_vec, LRN_VLOAD, LRN_VSTORE, LRN_VLOAD_F);

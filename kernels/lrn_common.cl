@@ -12,9 +12,10 @@
  *                           arithmetic is float)
  *   -D LRN_LAYOUT=<0|1|2>   0 NCHW and 1 NHWC (strides follow from C, H, W at compile time),
  *                           2 strided (the kernel's `strides` argument)
- *   -D LRN_VW=<1|2|4|8|16>  positions per work-item along the contiguous spatial axis, h*w
- *                           across and w within (NCHW only; 1 elsewhere). CPUs (PoCL) want
- *                           explicit vectors; GPUs coalesce scalar work-items (1).
+ *   -D LRN_VW=<1|2|4|8|16>  elements per vector along the contiguous axis: NCHW, positions
+ *                           along h*w (across) or w (within); NHWC across with LRN_REG_WINDOW,
+ *                           channels (lrn_across.cl); 1 elsewhere. CPUs (PoCL) want explicit
+ *                           vectors; GPUs coalesce scalar work-items (1).
  * alpha, beta and k are kernel arguments, so new values never recompile. Every kernel takes the
  * element strides (n, c, h, w) and the element offsets of x, y, scale, dy, dx (in that order)
  * as its last two arguments.
@@ -44,8 +45,8 @@
 #ifndef LRN_VW
 #error "LRN_VW must be defined"
 #endif
-#if LRN_VW > 1 && LRN_LAYOUT != 0
-#error "LRN_VW > 1 needs the NCHW layout"
+#if LRN_VW > 1 && LRN_LAYOUT == 2
+#error "LRN_VW > 1 needs the NCHW or NHWC layout"
 #endif
 
 #define LRN_CAT_(a, b) a##b

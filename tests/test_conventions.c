@@ -403,6 +403,55 @@ Test(layouts, nhwc_equals_nchw)
         }
 }
 
+/* NHWC across on a CPU runs vectors of 8 channels (one work-item per position walks its
+ * channels, the last group partial): channel counts around and across the vector width, and
+ * windows that reach one and two groups back or ahead, in NHWC bit for bit as in NCHW. */
+static void run_in_place(const lrncl_desc *d, const float *x, bool with_scale, float *y, float *scale);
+
+Test(layouts, nhwc_channel_vectors_equal_nchw)
+{
+    uint64_t seed = tu_seed(UINT64_C(0x5eed010a));
+    struct tu_rng g;
+    tu_rng_init(&g, seed);
+    const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
+    const size_t channels[] = {1, 8, 13, 37};
+    const struct {
+        lrncl_convention conv;
+        int size, lo, hi; /* lo, hi: explicit windows only */
+    } windows[] = {{CF, 5, 0, 0}, {PT, 16, 0, 0}, {LRNCL_CONVENTION_EXPLICIT, 1, 15, 0},
+                   {LRNCL_CONVENTION_EXPLICIT, 1, 0, 15}, {LRNCL_CONVENTION_EXPLICIT, 1, 9, 3}};
+    for (int t = 0; t < 2; t++)
+        for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
+            for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
+                lrncl_desc d = make(windows[wi].conv, AC, windows[wi].size, 0.8f, 0.75f, 1.0f, 2, channels[ci], 2, 3);
+                d.window_lo = windows[wi].lo;
+                d.window_hi = windows[wi].hi;
+                d.dtype = dtypes[t];
+                size_t count = lrncl_desc_elements(&d);
+                float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count);
+                random_inputs(&g, &d, x, dy, count, 2.0);
+                char label[200];
+                snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s C %zu window %zu: NHWC vs NCHW", seed,
+                         t ? "float16" : "float32", channels[ci], wi);
+                struct tu_device_result a, b;
+                run_checked(label, &d, x, dy, &a);
+                d.layout = LRNCL_LAYOUT_NHWC;
+                run_checked(label, &d, x, dy, &b);
+                expect_same_results(label, &a, &b, count, true);
+                /* In-place forward stays allowed and equal (each group's y is stored only once
+                 * no later group of the position reads its channels). */
+                size_t at = 0;
+                run_in_place(&d, x, false, y, NULL);
+                cr_expect(same_bits(y, b.y_noscale, count, &at), "%s: in-place y differs at [%zu]: %.9g vs %.9g",
+                          label, at, (double)y[at], (double)b.y_noscale[at]);
+                tu_device_result_free(&b);
+                tu_device_result_free(&a);
+                free(y);
+                free(dy);
+                free(x);
+            }
+}
+
 /* Views inside larger buffers: padded strides, a channels-last view written as STRIDED, a
  * subsampled w, and non-zero offsets for every buffer. Checked against the reference; every
  * element outside the views keeps its sentinel (tu_run_view). */
