@@ -87,6 +87,8 @@ lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 
 /* plan.c: work-items along dimension 0 (before rounding up to the work-group size). */
 size_t lrncl__dim0_extent(const lrncl_plan *p);
+/* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
+int lrncl__vector_along_channels(const lrncl_plan *p);
 
 /* context.c: the program for a variant, built on first use (retained for the caller). */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);

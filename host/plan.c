@@ -253,33 +253,41 @@ static lrncl_status choose_local(const lrncl_plan *p, cl_kernel k, size_t extent
     return LRNCL_SUCCESS;
 }
 
-/* Whether the variant runs its vector along the channels: NHWC across with the window in
- * registers (one work-item per position walks its channels LRN_VW at a time). */
+/* Whether the variant runs its vector along the channels: NHWC with the window in registers
+ * (across: one work-item per position walks its channels LRN_VW at a time; within: one
+ * work-item per (n, column, group of LRN_VW channels) slides down the rows). */
 static int vector_along_channels(const lrncl_variant *v) {
     return v->vw > 1 && v->layout == LRNCL_LAYOUT_NHWC;
 }
 
 /* CPUs (PoCL) vectorise poorly across work-items that each loop over channels or rows, so each
  * work-item carries vectors of 8 elements adjacent in memory; GPUs coalesce scalar work-items.
- * NCHW: 8 adjacent positions (h*w across, w within). NHWC across with a register window: 8
- * adjacent channels (the kernel's box sum then runs along memory); wider NHWC windows and
- * NHWC within keep scalar work-items. */
+ * NCHW: 8 adjacent positions (h*w across, w within). NHWC with a register window: 8 adjacent
+ * channels (across: the kernel's box sum then runs along memory; within: each tap of a row sum
+ * is one contiguous vector); wider NHWC windows keep scalar work-items. */
 static lrncl_status choose_vector_width(const lrncl_context *c, const lrncl_variant *v, int *vw) {
     cl_device_type type = 0;
     cl_int err = clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
-    int vec_ok = v->layout == LRNCL_LAYOUT_NCHW ||
-                 (v->layout == LRNCL_LAYOUT_NHWC && v->mode == LRNCL_ACROSS_CHANNELS && v->reg_window);
+    int vec_ok = v->layout == LRNCL_LAYOUT_NCHW || (v->layout == LRNCL_LAYOUT_NHWC && v->reg_window);
     *vw = (type & CL_DEVICE_TYPE_CPU) && vec_ok ? 8 : 1;
     return LRNCL_SUCCESS;
+}
+
+int lrncl__vector_along_channels(const lrncl_plan *p) {
+    return vector_along_channels(&p->variant);
 }
 
 size_t lrncl__dim0_extent(const lrncl_plan *p) {
     const lrncl_desc *d = &p->desc;
     size_t extent = p->canon.mode == LRNCL_WITHIN_CHANNEL ? d->w : d->h * d->w;
-    if (vector_along_channels(&p->variant))
-        return extent; /* one work-item per h*w position; the vector walks its channels */
+    if (vector_along_channels(&p->variant)) {
+        if (p->canon.mode == LRNCL_ACROSS_CHANNELS)
+            return extent; /* one work-item per h*w position; the vector walks its channels */
+        /* within: one work-item per (column, group of vw channels), the groups fastest */
+        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * extent;
+    }
     return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
 }
 

@@ -91,13 +91,15 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
 /* The launch geometry: dimension 0 walks h*w (across) or w (within), each work-item slides
  * along the remaining axis (channels across, rows within); lrncl__dim0_extent divides by the
  * vector width where the vector runs along dimension 0 (not NHWC across, whose vector runs
- * along the channels). */
+ * along the channels). Dimension 1 is n (across) or the planes n*C (within), except NHWC
+ * within with vectors along the channels: dimension 0 then walks (column, channel group) and
+ * dimension 1 is n. */
 static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t local[2]) {
     const lrncl_desc *d = &p->desc;
     size_t extent = lrncl__dim0_extent(p);
     size_t l = p->local[which];
     global[0] = (extent + l - 1) / l * l;
-    global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->n : d->n * d->c;
+    global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) ? d->n : d->n * d->c;
     local[0] = l;
     local[1] = 1;
 }

@@ -13,8 +13,8 @@
  *   -D LRN_LAYOUT=<0|1|2>   0 NCHW and 1 NHWC (strides follow from C, H, W at compile time),
  *                           2 strided (the kernel's `strides` argument)
  *   -D LRN_VW=<1|2|4|8|16>  elements per vector along the contiguous axis: NCHW, positions
- *                           along h*w (across) or w (within); NHWC across with LRN_REG_WINDOW,
- *                           channels (lrn_across.cl); 1 elsewhere. CPUs (PoCL) want explicit
+ *                           along h*w (across) or w (within); NHWC with LRN_REG_WINDOW,
+ *                           channels (lrn_across.cl, lrn_within.cl); 1 elsewhere. CPUs (PoCL) want explicit
  *                           vectors; GPUs coalesce scalar work-items (1).
  * alpha, beta and k are kernel arguments, so new values never recompile. Every kernel takes the
  * element strides (n, c, h, w) and the element offsets of x, y, scale, dy, dx (in that order)

@@ -6,7 +6,22 @@
  * registers for the window's rows; otherwise the rows are re-summed for every output. Columns
  * outside the plane read as zero (a scale as one) and are never written. The scale is float32
  * whatever the storage type.
+ *
+ * NHWC with LRN_VW > 1 (LRN_NHWC_VEC; CPUs, windows in registers): the channels are the
+ * contiguous axis, so the LRN_VW lanes are adjacent channels instead. One work-item per
+ * (n, column w, group of LRN_VW channels from c0) slides down the rows (dimension 0 walks
+ * ceil(C / LRN_VW) * W, channel groups fastest; dimension 1 is n). Each tap of a row sum is one
+ * contiguous vector at (r, w + d, c0 ..), taps in ascending column order and rows in ascending
+ * order as in the NCHW code, so both agree bit for bit. Lanes beyond C (the last group) load as
+ * zero (a scale as one) and are never stored.
  */
+
+#define LRN_NHWC_VEC (LRN_LAYOUT == 1 && LRN_VW > 1)
+#if LRN_NHWC_VEC && !LRN_REG_WINDOW
+#error "the NHWC vector path needs LRN_REG_WINDOW"
+#endif
+
+#if !LRN_NHWC_VEC
 
 /* LRN_VW values of one row from column q on (column stride sW; LRN_VW > 1 implies sW = 1);
  * columns outside [0, W) give `fill`. */
@@ -224,3 +239,182 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
 #endif
     }
 }
+#endif /* !LRN_NHWC_VEC */
+
+#if LRN_NHWC_VEC
+/* LRN_VW channels from c0 at p (channel stride 1): the whole vector when `full`, else the lanes
+ * below C and `fill` beyond. */
+inline lrn_vec lrn_chv_load(__global const lrn_t *p, long c0, long C, int full, float fill) {
+    if (full)
+        return LRN_VLOAD(p, c0);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = c0 + i < C ? LRN_LOAD(p, c0 + i) : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+}
+
+inline lrn_vec lrn_chv_load_f(__global const float *p, long c0, long C, int full, float fill) {
+    if (full)
+        return LRN_CAT(vload, LRN_VW)(0, p + c0);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = c0 + i < C ? p[c0 + i] : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+}
+
+inline void lrn_chv_store(__global lrn_t *p, long c0, long C, int full, lrn_vec v) {
+    if (full) {
+        LRN_VSTORE(p, c0, v);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW && c0 + i < C; ++i)
+        LRN_STORE(p, c0 + i, tmp[i]);
+}
+
+inline void lrn_chv_store_f(__global float *p, long c0, long C, int full, lrn_vec v) {
+    if (full) {
+        LRN_CAT(vstore, LRN_VW)(v, 0, p + c0);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW && c0 + i < C; ++i)
+        p[c0 + i] = tmp[i];
+}
+
+/* Pre-scaled sums of squares along row rp for the lanes' channels at column w, over the
+ * columns [w-lo, w+hi] inside [0, W) in ascending order (sW = C). */
+inline lrn_vec lrn_nhwc_row_sq(__global const lrn_t *rp, ulong sW, long W, long w, long C, long c0, int full,
+                               float sqrt_a) {
+    lrn_vec sum = 0.0f;
+#pragma unroll
+    for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI; ++d) {
+        long q = w + d;
+        if (q >= 0 && q < W) {
+            lrn_vec t = lrn_chv_load(rp + (ulong)q * sW, c0, C, full, 0.0f) * sqrt_a;
+            sum += t * t;
+        }
+    }
+    return sum;
+}
+
+/* Sums of dy*y/scale along one row over the mirrored columns [w-hi, w+lo]. */
+inline lrn_vec lrn_nhwc_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+                                  ulong sW, long W, long w, long C, long c0, int full) {
+    lrn_vec sum = 0.0f;
+#pragma unroll
+    for (int d = -LRN_WIN_HI; d <= LRN_WIN_LO; ++d) {
+        long q = w + d;
+        if (q >= 0 && q < W) {
+            ulong o = (ulong)q * sW;
+            sum += lrn_chv_load(dyr + o, c0, C, full, 0.0f) * lrn_chv_load(yr + o, c0, C, full, 0.0f) /
+                   lrn_chv_load_f(sr + o, c0, C, full, 1.0f);
+        }
+    }
+    return sum;
+}
+
+/* The forward of one work-item; `full` (whether every lane's channel is below C) is a
+ * constant at each call, so the full groups' code has no masking tests. */
+inline void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+                                uint C, uint H, uint W, float sqrt_a, float k, float beta, ulong8 offs,
+                                long c0, long w, const int full) {
+    LRN_DECLARE_STRIDES(C, H, W, strides);
+    const long Cl = (long)C;
+    const ulong pos = get_global_id(1) * sN;
+    __global const lrn_t *xp = x + offs.s0 + pos;
+    __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
+    __global float *sp = scale ? scale + offs.s2 + pos : 0;
+
+    /* At row h: hs[p] = row sums of row h - lo + p, p = 0 .. WIN-1. */
+    lrn_vec hs[LRN_WIN];
+#pragma unroll
+    for (int p = 0; p < LRN_WIN; ++p) {
+        long row = p - LRN_WIN_LO;
+        hs[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
+                    ? lrn_nhwc_row_sq(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a) : (lrn_vec)0.0f;
+    }
+    for (long h = 0; h < (long)H; ++h) {
+        long row = h + LRN_WIN_HI;
+        lrn_vec sum;
+        hs[LRN_WIN - 1] = row < (long)H ? lrn_nhwc_row_sq(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a)
+                                        : (lrn_vec)0.0f;
+        LRN_REG_SUM(hs, LRN_WIN, sum);
+        lrn_vec s = k + sum;
+        ulong o = (ulong)h * sH + (ulong)w * sW;
+        if (yp)
+            lrn_chv_store(yp + o, c0, Cl, full, lrn_chv_load(xp + o, c0, Cl, full, 0.0f) * LRN_POW_NEG_BETA(s, beta));
+        if (sp)
+            lrn_chv_store_f(sp + o, c0, Cl, full, s);
+        LRN_REG_SHIFT(hs, LRN_WIN);
+    }
+}
+
+__kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+                             uint C, uint H, uint W, float sqrt_a, float k, float beta,
+                             ulong4 strides, ulong8 offs) {
+    (void)strides;
+    const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
+    if (i >= groups * W)
+        return;
+    const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
+    if (c0 + LRN_VW <= (long)C)
+        lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, c0, w, 1);
+    else
+        lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, c0, w, 0);
+}
+
+/* The backward of one work-item; `full` as in lrn_within_fwd_nhwc. */
+inline void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+                                __global const float *scale, __global lrn_t *dx, uint C, uint H, uint W,
+                                float beta, float two_ab, ulong8 offs, long c0, long w, const int full) {
+    LRN_DECLARE_STRIDES(C, H, W, strides);
+    const long Cl = (long)C;
+    const ulong pos = get_global_id(1) * sN;
+    __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
+    __global const float *sp = scale + offs.s2 + pos;
+    __global lrn_t *dxp = dx + offs.s4 + pos;
+
+    /* At row h: hr[p] = ratio row sums of row h - hi + p, p = 0 .. WIN-1. */
+    lrn_vec hr[LRN_WIN];
+#pragma unroll
+    for (int p = 0; p < LRN_WIN; ++p) {
+        long row = p - LRN_WIN_HI;
+        ulong ro = (ulong)row * sH;
+        hr[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
+                    ? lrn_nhwc_row_ratio(dyp + ro, yp + ro, sp + ro, sW, W, w, Cl, c0, full) : (lrn_vec)0.0f;
+    }
+    for (long h = 0; h < (long)H; ++h) {
+        long row = h + LRN_WIN_LO;
+        ulong rn = (ulong)row * sH;
+        lrn_vec acc;
+        hr[LRN_WIN - 1] = row < (long)H ? lrn_nhwc_row_ratio(dyp + rn, yp + rn, sp + rn, sW, W, w, Cl, c0, full)
+                                        : (lrn_vec)0.0f;
+        LRN_REG_SUM(hr, LRN_WIN, acc);
+        ulong o = (ulong)h * sH + (ulong)w * sW;
+        lrn_vec g = lrn_chv_load(dyp + o, c0, Cl, full, 0.0f), xv = lrn_chv_load(xp + o, c0, Cl, full, 0.0f);
+        lrn_vec s = lrn_chv_load_f(sp + o, c0, Cl, full, 1.0f);
+        lrn_chv_store(dxp + o, c0, Cl, full, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc);
+        LRN_REG_SHIFT(hr, LRN_WIN);
+    }
+}
+
+__kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+                             __global const float *scale, __global lrn_t *dx,
+                             uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
+                             ulong4 strides, ulong8 offs) {
+    (void)sqrt_a;
+    (void)k;
+    (void)strides;
+    const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
+    if (i >= groups * W)
+        return;
+    const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
+    if (c0 + LRN_VW <= (long)C)
+        lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, c0, w, 1);
+    else
+        lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, c0, w, 0);
+}
+#endif /* LRN_NHWC_VEC */

@@ -452,6 +452,48 @@ Test(layouts, nhwc_channel_vectors_equal_nchw)
             }
 }
 
+/* NHWC within on a CPU runs vectors of 8 channels too (one work-item per (n, column, group of
+ * 8 channels) slides down the rows, the last group partial): channel counts around and across
+ * the vector width, odd and even windows, planes smaller and larger than the window; each
+ * checked against the reference and, bit for bit, against NCHW (y, scale, dx with and without
+ * the scale). */
+Test(layouts, nhwc_within_channel_vectors_equal_nchw)
+{
+    uint64_t seed = tu_seed(UINT64_C(0x5eed010b));
+    struct tu_rng g;
+    tu_rng_init(&g, seed);
+    const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
+    const size_t channels[] = {1, 8, 13, 37};
+    const struct {
+        lrncl_convention conv;
+        int size;
+    } windows[] = {{CF, 3}, {CF, 5}, {MI, 4}};
+    const size_t shapes[][3] = {{2, 5, 6}, {1, 1, 3}, {2, 9, 11}}; /* n, h, w */
+    for (int t = 0; t < 2; t++)
+        for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
+            for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++)
+                for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+                    lrncl_desc d = make(windows[wi].conv, WI, windows[wi].size, 0.8f, 0.75f, 1.0f, shapes[si][0],
+                                        channels[ci], shapes[si][1], shapes[si][2]);
+                    d.dtype = dtypes[t];
+                    size_t count = lrncl_desc_elements(&d);
+                    float *x = tu_floats(count), *dy = tu_floats(count);
+                    random_inputs(&g, &d, x, dy, count, 2.0);
+                    char label[200];
+                    snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s C %zu window %zu shape %zu: NHWC vs NCHW",
+                             seed, t ? "float16" : "float32", channels[ci], wi, si);
+                    struct tu_device_result a, b;
+                    run_checked(label, &d, x, dy, &a);
+                    d.layout = LRNCL_LAYOUT_NHWC;
+                    run_checked(label, &d, x, dy, &b);
+                    expect_same_results(label, &a, &b, count, true);
+                    tu_device_result_free(&b);
+                    tu_device_result_free(&a);
+                    free(dy);
+                    free(x);
+                }
+}
+
 /* Views inside larger buffers: padded strides, a channels-last view written as STRIDED, a
  * subsampled w, and non-zero offsets for every buffer. Checked against the reference; every
  * element outside the views keeps its sentinel (tu_run_view). */
