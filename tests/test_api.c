@@ -16,17 +16,7 @@
 static lrncl_desc make_desc(lrncl_mode mode, int size, float alpha, float beta, float k, size_t n, size_t c,
                             size_t h, size_t w)
 {
-    lrncl_desc d;
-    lrncl_desc_init(&d, mode);
-    d.local_size = size;
-    d.alpha = alpha;
-    d.beta = beta;
-    d.k = k;
-    d.n = n;
-    d.c = c;
-    d.h = h;
-    d.w = w;
-    return d;
+    return tu_desc(LRNCL_CONVENTION_CAFFE, mode, size, alpha, beta, k, n, c, h, w);
 }
 
 static void fill(float *x, size_t count, unsigned salt)

@@ -32,23 +32,6 @@
 #define EX LRNCL_CONVENTION_EXPLICIT
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-static lrncl_desc make(lrncl_convention conv, lrncl_mode mode, int size, float alpha, float beta, float k,
-                       size_t n, size_t c, size_t h, size_t w)
-{
-    lrncl_desc d;
-    lrncl_desc_init(&d, mode);
-    d.convention = conv;
-    d.local_size = size;
-    d.alpha = alpha;
-    d.beta = beta;
-    d.k = k;
-    d.n = n;
-    d.c = c;
-    d.h = h;
-    d.w = w;
-    return d;
-}
-
 static lrncl_plan *plan_or_die(lrncl_context *c, const lrncl_desc *d)
 {
     lrncl_plan *p = NULL;
@@ -167,7 +150,7 @@ Test(conventions, against_reference)
         for (int j = 0; j < 3; j++) {
             const size_t *sh = cc->mode == AC ? across_shapes[j] : within_shapes[j];
             float alpha = (float)tu_rng_range(&g, 0.05, 2.0), k = (float)tu_rng_range(&g, 0.5, 2.0);
-            lrncl_desc d = make(cc->conv, cc->mode, cc->size, alpha, 0.75f, k, sh[0], sh[1], sh[2], sh[3]);
+            lrncl_desc d = tu_desc(cc->conv, cc->mode, cc->size, alpha, 0.75f, k, sh[0], sh[1], sh[2], sh[3]);
             size_t count = lrncl_desc_elements(&d);
             cr_assert(count <= 1024);
             random_inputs(&g, &d, x, dy, count, tu_rng_range(&g, 0.5, 3.0));
@@ -273,8 +256,8 @@ Test(mapping, table_by_hand)
     tu_rng_init(&g, seed);
     for (size_t i = 0; i < sizeof own_cases / sizeof own_cases[0]; i++) {
         const struct own_case *oc = &own_cases[i];
-        lrncl_desc d = oc->mode == AC ? make(oc->conv, AC, oc->size, 1.3f, 0.75f, 1.7f, 2, 7, 2, 3)
-                                      : make(oc->conv, WI, oc->size, 1.3f, 0.75f, 1.7f, 1, 2, 5, 6);
+        lrncl_desc d = oc->mode == AC ? tu_desc(oc->conv, AC, oc->size, 1.3f, 0.75f, 1.7f, 2, 7, 2, 3)
+                                      : tu_desc(oc->conv, WI, oc->size, 1.3f, 0.75f, 1.7f, 1, 2, 5, 6);
         size_t count = lrncl_desc_elements(&d);
         float *x = tu_floats(count), *dy = tu_floats(count);
         random_inputs(&g, &d, x, dy, count, 1.0);
@@ -316,7 +299,7 @@ Test(mapping, table_by_hand)
 /* A window that is not the convention's must show: the check above is not vacuous. */
 Test(mapping, wrong_window_detected)
 {
-    lrncl_desc d = make(PT, AC, 4, 1.3f, 0.75f, 1.7f, 1, 7, 1, 3);
+    lrncl_desc d = tu_desc(PT, AC, 4, 1.3f, 0.75f, 1.7f, 1, 7, 1, 3);
     size_t count = lrncl_desc_elements(&d);
     float x[21], dy[21];
     struct tu_rng g;
@@ -340,8 +323,8 @@ Test(explicit_conv, equals_named)
     tu_rng_init(&g, seed);
     for (size_t i = 0; i < sizeof own_cases / sizeof own_cases[0]; i++) {
         const struct own_case *oc = &own_cases[i];
-        lrncl_desc d = oc->mode == AC ? make(oc->conv, AC, oc->size, 0.9f, 0.75f, 1.25f, 2, 7, 2, 3)
-                                      : make(oc->conv, WI, oc->size, 0.9f, 0.75f, 1.25f, 1, 2, 5, 6);
+        lrncl_desc d = oc->mode == AC ? tu_desc(oc->conv, AC, oc->size, 0.9f, 0.75f, 1.25f, 2, 7, 2, 3)
+                                      : tu_desc(oc->conv, WI, oc->size, 0.9f, 0.75f, 1.25f, 1, 2, 5, 6);
         lrncl_desc e = d;
         e.convention = EX;
         e.window_lo = oc->lo;
@@ -382,8 +365,8 @@ Test(layouts, nhwc_equals_nchw)
     const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
     for (int t = 0; t < 2; t++)
         for (int m = 0; m < 2; m++) {
-            lrncl_desc d = m == 0 ? make(CF, AC, 5, 0.8f, 0.75f, 1.0f, 2, 6, 2, 3)
-                                  : make(CF, WI, 3, 0.8f, 0.75f, 1.0f, 2, 3, 5, 6);
+            lrncl_desc d = m == 0 ? tu_desc(CF, AC, 5, 0.8f, 0.75f, 1.0f, 2, 6, 2, 3)
+                                  : tu_desc(CF, WI, 3, 0.8f, 0.75f, 1.0f, 2, 3, 5, 6);
             d.dtype = dtypes[t];
             size_t count = lrncl_desc_elements(&d);
             float *x = tu_floats(count), *dy = tu_floats(count);
@@ -423,7 +406,7 @@ Test(layouts, nhwc_channel_vectors_equal_nchw)
     for (int t = 0; t < 2; t++)
         for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
             for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
-                lrncl_desc d = make(windows[wi].conv, AC, windows[wi].size, 0.8f, 0.75f, 1.0f, 2, channels[ci], 2, 3);
+                lrncl_desc d = tu_desc(windows[wi].conv, AC, windows[wi].size, 0.8f, 0.75f, 1.0f, 2, channels[ci], 2, 3);
                 d.window_lo = windows[wi].lo;
                 d.window_hi = windows[wi].hi;
                 d.dtype = dtypes[t];
@@ -473,7 +456,7 @@ Test(layouts, nhwc_within_channel_vectors_equal_nchw)
         for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
             for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++)
                 for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-                    lrncl_desc d = make(windows[wi].conv, WI, windows[wi].size, 0.8f, 0.75f, 1.0f, shapes[si][0],
+                    lrncl_desc d = tu_desc(windows[wi].conv, WI, windows[wi].size, 0.8f, 0.75f, 1.0f, shapes[si][0],
                                         channels[ci], shapes[si][1], shapes[si][2]);
                     d.dtype = dtypes[t];
                     size_t count = lrncl_desc_elements(&d);
@@ -508,8 +491,8 @@ Test(layouts, strided_views_with_offsets)
     for (int t = 0; t < 2; t++)
         for (int m = 0; m < 2; m++)
             for (int v = 0; v < 4; v++) {
-                lrncl_desc d = m == 0 ? make(CF, AC, 5, 0.7f, 0.75f, 1.5f, 2, 5, 2, 4)
-                                      : make(CF, WI, 3, 0.7f, 0.75f, 1.5f, 2, 3, 4, 5);
+                lrncl_desc d = m == 0 ? tu_desc(CF, AC, 5, 0.7f, 0.75f, 1.5f, 2, 5, 2, 4)
+                                      : tu_desc(CF, WI, 3, 0.7f, 0.75f, 1.5f, 2, 3, 4, 5);
                 const size_t c = d.c, h = d.h, w = d.w;
                 d.dtype = dtypes[t];
                 d.layout = LRNCL_LAYOUT_STRIDED;
@@ -559,7 +542,7 @@ Test(layouts, strided_views_with_offsets)
             }
 
     /* NCHW and NHWC layouts take offsets too. */
-    lrncl_desc d = make(PT, AC, 4, 0.7f, 0.75f, 1.5f, 2, 6, 1, 5);
+    lrncl_desc d = tu_desc(PT, AC, 4, 0.7f, 0.75f, 1.5f, 2, 6, 1, 5);
     d.offset_x = 1;
     d.offset_y = 9;
     d.offset_scale = 4;
@@ -583,7 +566,7 @@ Test(layouts, strided_views_with_offsets)
 /* x, y, scale, dy and dx as disjoint views of one buffer: allowed (they do not overlap). */
 Test(layouts, disjoint_views_of_one_buffer)
 {
-    lrncl_desc d = make(CF, AC, 5, 0.9f, 0.75f, 1.0f, 2, 7, 2, 3);
+    lrncl_desc d = tu_desc(CF, AC, 5, 0.9f, 0.75f, 1.0f, 2, 7, 2, 3);
     const size_t count = lrncl_desc_elements(&d), span = tu_view_span(&d);
     d.offset_x = 0;
     d.offset_y = span;
@@ -680,7 +663,7 @@ Test(in_place, equals_out_of_place)
         {"NCHW float32 pytorch 16 (the widest window allowed)", PT, 16, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 0, 21},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lrncl_desc d = make(cases[i].conv, AC, cases[i].size, 1.1f, 0.75f, 1.0f, 2, cases[i].c, 2, 3);
+        lrncl_desc d = tu_desc(cases[i].conv, AC, cases[i].size, 1.1f, 0.75f, 1.0f, 2, cases[i].c, 2, 3);
         d.dtype = cases[i].dtype;
         d.layout = cases[i].layout;
         d.offset_x = d.offset_y = cases[i].offset;
@@ -746,7 +729,7 @@ Test(float16, host_conversion)
  * rounds (with ties) where x/4 falls among the subnormals. */
 Test(float16, stores_round_to_nearest_even)
 {
-    lrncl_desc d = make(CF, AC, 3, 0.0f, 1.0f, 4.0f, 1, 1, 248, 256);
+    lrncl_desc d = tu_desc(CF, AC, 3, 0.0f, 1.0f, 4.0f, 1, 1, 248, 256);
     d.dtype = LRNCL_FLOAT16;
     const size_t count = lrncl_desc_elements(&d);
     float *x = tu_floats(count);
@@ -795,11 +778,11 @@ static void float16_random(lrncl_mode mode, uint64_t default_seed, bool large)
         lrncl_desc d;
         if (mode == AC) {
             int j = (int)tu_rng_below(&g, 3);
-            d = make(across[j].conv, AC, across[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2), 1 + tu_rng_below(&g, 24),
+            d = tu_desc(across[j].conv, AC, across[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2), 1 + tu_rng_below(&g, 24),
                      1 + tu_rng_below(&g, 2), 1 + tu_rng_below(&g, 4));
         } else {
             int j = (int)tu_rng_below(&g, 2);
-            d = make(within[j].conv, WI, within[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2),
+            d = tu_desc(within[j].conv, WI, within[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2),
                      1 + tu_rng_below(&g, 3), 1 + tu_rng_below(&g, 9), 1 + tu_rng_below(&g, 8));
         }
         d.dtype = LRNCL_FLOAT16;
@@ -925,7 +908,7 @@ TestSuite(variants, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 Test(variants, layout_dtype_build_offsets_strides_do_not)
 {
     const size_t b0 = lrncl_context_program_builds(tu.ctx);
-    lrncl_desc base = make(CF, AC, 5, 0.6f, 0.75f, 1.0f, 1, 8, 2, 3);
+    lrncl_desc base = tu_desc(CF, AC, 5, 0.6f, 0.75f, 1.0f, 1, 8, 2, 3);
     const size_t count = lrncl_desc_elements(&base);
     float x[48], dy[48];
     struct tu_rng g;

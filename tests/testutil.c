@@ -768,3 +768,20 @@ double tu_rng_normal(struct tu_rng *g)
     double u2 = tu_rng_uniform(g);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+lrncl_desc tu_desc(lrncl_convention conv, lrncl_mode mode, int size, float alpha, float beta, float k, size_t n,
+                   size_t c, size_t h, size_t w)
+{
+    lrncl_desc d;
+    lrncl_desc_init(&d, mode);
+    d.convention = conv;
+    d.local_size = size;
+    d.alpha = alpha;
+    d.beta = beta;
+    d.k = k;
+    d.n = n;
+    d.c = c;
+    d.h = h;
+    d.w = w;
+    return d;
+}

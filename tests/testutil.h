@@ -164,4 +164,9 @@ double   tu_rng_range(struct tu_rng *g, double lo, double hi);
 size_t   tu_rng_below(struct tu_rng *g, size_t n);          /* [0, n) */
 double   tu_rng_normal(struct tu_rng *g);                   /* N(0, 1) */
 
+/* A descriptor: lrncl_desc_init(mode) defaults, then the given convention, parameters and
+ * NCHW shape. */
+lrncl_desc tu_desc(lrncl_convention conv, lrncl_mode mode, int size, float alpha, float beta, float k, size_t n,
+                   size_t c, size_t h, size_t w);
+
 #endif /* LRNCL_TESTUTIL_H */
