@@ -28,48 +28,6 @@
 #endif
 
 #if LRN_NHWC_VEC
-/* LRN_VW channels from q on (channel stride 1); channels outside [0, C) give `fill`. */
-inline lrn_vec lrn_ch_load(__global const lrn_t *p, long q, long C, float fill) {
-    if (q >= 0 && q + LRN_VW <= C)
-        return LRN_VLOAD(p, q);
-    float tmp[LRN_VW];
-    for (int i = 0; i < LRN_VW; ++i)
-        tmp[i] = (q + i >= 0 && q + i < C) ? LRN_LOAD(p, q + i) : fill;
-    return LRN_CAT(vload, LRN_VW)(0, tmp);
-}
-
-inline lrn_vec lrn_ch_load_f(__global const float *p, long q, long C, float fill) {
-    if (q >= 0 && q + LRN_VW <= C)
-        return LRN_CAT(vload, LRN_VW)(0, p + q);
-    float tmp[LRN_VW];
-    for (int i = 0; i < LRN_VW; ++i)
-        tmp[i] = (q + i >= 0 && q + i < C) ? p[q + i] : fill;
-    return LRN_CAT(vload, LRN_VW)(0, tmp);
-}
-
-/* Stores the lanes of v whose channels lie below C (q >= 0). */
-inline void lrn_ch_store(__global lrn_t *p, long q, long C, lrn_vec v) {
-    if (q + LRN_VW <= C) {
-        LRN_VSTORE(p, q, v);
-        return;
-    }
-    float tmp[LRN_VW];
-    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
-    for (int i = 0; i < LRN_VW && q + i < C; ++i)
-        LRN_STORE(p, q + i, tmp[i]);
-}
-
-inline void lrn_ch_store_f(__global float *p, long q, long C, lrn_vec v) {
-    if (q + LRN_VW <= C) {
-        LRN_CAT(vstore, LRN_VW)(v, 0, p + q);
-        return;
-    }
-    float tmp[LRN_VW];
-    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
-    for (int i = 0; i < LRN_VW && q + i < C; ++i)
-        p[q + i] = tmp[i];
-}
-
 /* Pre-scaled sums of squares for channels q .. q+VW-1, each over [c-lo, c+hi], taps in
  * ascending channel order; separate statements, so no multiply-add is contracted (as in the
  * NCHW code). */
@@ -85,7 +43,7 @@ inline lrn_vec lrn_nhwc_sq_sum(__global const lrn_t *xp, long q, long C, float s
     } else {
 #pragma unroll
         for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI; ++d) {
-            lrn_vec t = lrn_ch_load(xp, q + d, C, 0.0f) * sqrt_a;
+            lrn_vec t = lrn_vload_masked(xp, q + d, C, 0.0f) * sqrt_a;
             lrn_vec sq = t * t;
             sum += sq;
         }
@@ -106,12 +64,12 @@ inline void lrn_across_fwd_nhwc(__global const lrn_t *xp, __global lrn_t *yp, __
         lrn_vec sum = lrn_nhwc_sq_sum(xp, c0, C, sqrt_a);
         lrn_vec s = k + sum;
         if (sp)
-            lrn_ch_store_f(sp, c0, C, s);
+            lrn_vstore_masked_f(sp, c0, C, s);
         if (yp) {
-            lrn_vec xv = lrn_ch_load(xp, c0, C, 0.0f);
+            lrn_vec xv = lrn_vload_masked(xp, c0, C, 0.0f);
             pend[LRN_PEND] = xv * LRN_POW_NEG_BETA(s, beta);
             if (g >= LRN_PEND)
-                lrn_ch_store(yp, (g - LRN_PEND) * LRN_VW, C, pend[0]);
+                lrn_vstore_masked(yp, (g - LRN_PEND) * LRN_VW, C, pend[0]);
             LRN_REG_SHIFT(pend, LRN_PEND + 1);
         }
     }
@@ -121,7 +79,7 @@ inline void lrn_across_fwd_nhwc(__global const lrn_t *xp, __global lrn_t *yp, __
         for (int i = 0; i < LRN_PEND; ++i) {
             long g = G - LRN_PEND + i;
             if (g >= 0)
-                lrn_ch_store(yp, g * LRN_VW, C, pend[i]);
+                lrn_vstore_masked(yp, g * LRN_VW, C, pend[i]);
         }
     }
 }
@@ -144,24 +102,24 @@ inline void lrn_across_bwd_nhwc(__global const lrn_t *xp, __global const lrn_t *
             const long q = q0 + b * LRN_VW;
             lrn_vec s;
             if (sp) {
-                s = lrn_ch_load_f(sp, q, C, 1.0f);
+                s = lrn_vload_masked_f(sp, q, C, 1.0f);
             } else {
                 lrn_vec sum = lrn_nhwc_sq_sum(xp, q, C, sqrt_a);
                 s = sum + k;
                 LRN_CAT(vstore, LRN_VW)(s, 0, sc + b * LRN_VW);
             }
-            lrn_vec gv = lrn_ch_load(dyp, q, C, 0.0f);
-            lrn_vec r = gv * lrn_ch_load(yp, q, C, 0.0f) / s;
+            lrn_vec gv = lrn_vload_masked(dyp, q, C, 0.0f);
+            lrn_vec r = gv * lrn_vload_masked(yp, q, C, 0.0f) / s;
             LRN_CAT(vstore, LRN_VW)(r, 0, seg + b * LRN_VW);
         }
         lrn_vec acc = LRN_CAT(vload, LRN_VW)(0, seg);
 #pragma unroll
         for (int d = 1; d < LRN_WIN; ++d)
             acc += LRN_CAT(vload, LRN_VW)(0, seg + d);
-        lrn_vec s = sp ? lrn_ch_load_f(sp, c0, C, 1.0f) : LRN_CAT(vload, LRN_VW)(0, sc + LRN_WIN_HI);
-        lrn_vec gv = lrn_ch_load(dyp, c0, C, 0.0f), xv = lrn_ch_load(xp, c0, C, 0.0f);
+        lrn_vec s = sp ? lrn_vload_masked_f(sp, c0, C, 1.0f) : LRN_CAT(vload, LRN_VW)(0, sc + LRN_WIN_HI);
+        lrn_vec gv = lrn_vload_masked(dyp, c0, C, 0.0f), xv = lrn_vload_masked(xp, c0, C, 0.0f);
         lrn_vec gj = gv * LRN_POW_NEG_BETA(s, beta);
-        lrn_ch_store(dxp, c0, C, gj - two_ab * xv * acc);
+        lrn_vstore_masked(dxp, c0, C, gj - two_ab * xv * acc);
     }
 }
 #endif

@@ -88,6 +88,53 @@ typedef float lrn_vec;
 
 #define LRN_WIN (LRN_WIN_LO + LRN_WIN_HI + 1)
 
+#if LRN_VW > 1
+/* LRN_VW consecutive elements p[q .. q+VW-1] (stride 1); those outside [0, n) read as `fill`
+ * and are never touched. Shared by every vector path's edges (plane borders, channel tails). */
+inline lrn_vec lrn_vload_masked(__global const lrn_t *p, long q, long n, float fill) {
+    if (q >= 0 && q + LRN_VW <= n)
+        return LRN_VLOAD(p, q);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = (q + i >= 0 && q + i < n) ? LRN_LOAD(p, q + i) : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+}
+
+inline lrn_vec lrn_vload_masked_f(__global const float *p, long q, long n, float fill) {
+    if (q >= 0 && q + LRN_VW <= n)
+        return LRN_CAT(vload, LRN_VW)(0, p + q);
+    float tmp[LRN_VW];
+    for (int i = 0; i < LRN_VW; ++i)
+        tmp[i] = (q + i >= 0 && q + i < n) ? p[q + i] : fill;
+    return LRN_CAT(vload, LRN_VW)(0, tmp);
+}
+
+/* Stores the lanes of v whose elements lie inside [0, n). */
+inline void lrn_vstore_masked(__global lrn_t *p, long q, long n, lrn_vec v) {
+    if (q >= 0 && q + LRN_VW <= n) {
+        LRN_VSTORE(p, q, v);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW; ++i)
+        if (q + i >= 0 && q + i < n)
+            LRN_STORE(p, q + i, tmp[i]);
+}
+
+inline void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v) {
+    if (q >= 0 && q + LRN_VW <= n) {
+        LRN_CAT(vstore, LRN_VW)(v, 0, p + q);
+        return;
+    }
+    float tmp[LRN_VW];
+    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
+    for (int i = 0; i < LRN_VW; ++i)
+        if (q + i >= 0 && q + i < n)
+            p[q + i] = tmp[i];
+}
+#endif
+
 /* s^-beta for s > 0, for float or any float vector (the builtins are overloaded). */
 #if LRN_BETA_PATH == 1
 #define LRN_POW_NEG_BETA(s, beta) (rsqrt(s) * sqrt(rsqrt(s)))

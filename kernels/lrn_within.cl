@@ -27,12 +27,7 @@
  * columns outside [0, W) give `fill`. */
 inline lrn_vec lrn_row_load(__global const lrn_t *row, long q, long W, ulong sW, float fill) {
 #if LRN_VW > 1
-    if (q >= 0 && q + LRN_VW <= W)
-        return LRN_VLOAD(row, q);
-    float tmp[LRN_VW];
-    for (int i = 0; i < LRN_VW; ++i)
-        tmp[i] = (q + i >= 0 && q + i < W) ? LRN_LOAD(row, q + i) : fill;
-    return LRN_CAT(vload, LRN_VW)(0, tmp);
+    return lrn_vload_masked(row, q, W, fill);
 #else
     return (q >= 0 && q < W) ? LRN_LOAD(row, (ulong)q * sW) : fill;
 #endif
@@ -40,12 +35,7 @@ inline lrn_vec lrn_row_load(__global const lrn_t *row, long q, long W, ulong sW,
 
 inline lrn_vec lrn_row_load_f(__global const float *row, long q, long W, ulong sW, float fill) {
 #if LRN_VW > 1
-    if (q >= 0 && q + LRN_VW <= W)
-        return LRN_CAT(vload, LRN_VW)(0, row + q);
-    float tmp[LRN_VW];
-    for (int i = 0; i < LRN_VW; ++i)
-        tmp[i] = (q + i >= 0 && q + i < W) ? row[q + i] : fill;
-    return LRN_CAT(vload, LRN_VW)(0, tmp);
+    return lrn_vload_masked_f(row, q, W, fill);
 #else
     return (q >= 0 && q < W) ? row[(ulong)q * sW] : fill;
 #endif
@@ -54,14 +44,8 @@ inline lrn_vec lrn_row_load_f(__global const float *row, long q, long W, ulong s
 /* Stores the columns of v that lie inside the plane. */
 inline void lrn_row_store(__global lrn_t *row, long q, long W, ulong sW, lrn_vec v) {
 #if LRN_VW > 1
-    if (q + LRN_VW <= W) {
-        LRN_VSTORE(row, q, v);
-        return;
-    }
-    float tmp[LRN_VW];
-    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
-    for (int i = 0; i < LRN_VW && q + i < W; ++i)
-        LRN_STORE(row, q + i, tmp[i]);
+    (void)sW;
+    lrn_vstore_masked(row, q, W, v);
 #else
     (void)W;
     LRN_STORE(row, (ulong)q * sW, v);
@@ -70,14 +54,8 @@ inline void lrn_row_store(__global lrn_t *row, long q, long W, ulong sW, lrn_vec
 
 inline void lrn_row_store_f(__global float *row, long q, long W, ulong sW, lrn_vec v) {
 #if LRN_VW > 1
-    if (q + LRN_VW <= W) {
-        LRN_CAT(vstore, LRN_VW)(v, 0, row + q);
-        return;
-    }
-    float tmp[LRN_VW];
-    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
-    for (int i = 0; i < LRN_VW && q + i < W; ++i)
-        row[q + i] = tmp[i];
+    (void)sW;
+    lrn_vstore_masked_f(row, q, W, v);
 #else
     (void)W;
     row[(ulong)q * sW] = v;
@@ -245,43 +223,25 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
 /* LRN_VW channels from c0 at p (channel stride 1): the whole vector when `full`, else the lanes
  * below C and `fill` beyond. */
 inline lrn_vec lrn_chv_load(__global const lrn_t *p, long c0, long C, int full, float fill) {
-    if (full)
-        return LRN_VLOAD(p, c0);
-    float tmp[LRN_VW];
-    for (int i = 0; i < LRN_VW; ++i)
-        tmp[i] = c0 + i < C ? LRN_LOAD(p, c0 + i) : fill;
-    return LRN_CAT(vload, LRN_VW)(0, tmp);
+    return full ? LRN_VLOAD(p, c0) : lrn_vload_masked(p, c0, C, fill);
 }
 
 inline lrn_vec lrn_chv_load_f(__global const float *p, long c0, long C, int full, float fill) {
-    if (full)
-        return LRN_CAT(vload, LRN_VW)(0, p + c0);
-    float tmp[LRN_VW];
-    for (int i = 0; i < LRN_VW; ++i)
-        tmp[i] = c0 + i < C ? p[c0 + i] : fill;
-    return LRN_CAT(vload, LRN_VW)(0, tmp);
+    return full ? LRN_CAT(vload, LRN_VW)(0, p + c0) : lrn_vload_masked_f(p, c0, C, fill);
 }
 
 inline void lrn_chv_store(__global lrn_t *p, long c0, long C, int full, lrn_vec v) {
-    if (full) {
+    if (full)
         LRN_VSTORE(p, c0, v);
-        return;
-    }
-    float tmp[LRN_VW];
-    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
-    for (int i = 0; i < LRN_VW && c0 + i < C; ++i)
-        LRN_STORE(p, c0 + i, tmp[i]);
+    else
+        lrn_vstore_masked(p, c0, C, v);
 }
 
 inline void lrn_chv_store_f(__global float *p, long c0, long C, int full, lrn_vec v) {
-    if (full) {
+    if (full)
         LRN_CAT(vstore, LRN_VW)(v, 0, p + c0);
-        return;
-    }
-    float tmp[LRN_VW];
-    LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
-    for (int i = 0; i < LRN_VW && c0 + i < C; ++i)
-        p[c0 + i] = tmp[i];
+    else
+        lrn_vstore_masked_f(p, c0, C, v);
 }
 
 /* Pre-scaled sums of squares along row rp for the lanes' channels at column w, over the
