@@ -152,6 +152,8 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
         }                                                                                          \
         for (uint c = 0; c < C; ++c) {                                                             \
             long ch = (long)c + LRN_WIN_HI;                                                        \
+            if (ch + LRN_PF_DIST < (long)C)                                                        \
+                LRN_PREFETCH(xp + (ulong)(ch + LRN_PF_DIST) * sC);                                 \
             T v = ch < (long)C ? LD(xp, (ulong)ch * sC) : (T)0.0f;                                 \
             T t = v * sqrt_a, sum;                                                                 \
             xv[LRN_WIN - 1] = v;                                                                   \
@@ -235,6 +237,14 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
             gp[p] = (T)0.0f;                                                                       \
         for (long t = -LRN_WIN_LO; t < (long)C; ++t) {                                             \
             long ch = t + LRN_WIN - 1;                                                             \
+            if (ch + LRN_PF_DIST < (long)C) {                                                      \
+                ulong ahead = (ulong)(ch + LRN_PF_DIST) * sC;                                      \
+                LRN_PREFETCH(xp + ahead);                                                          \
+                LRN_PREFETCH(yp + ahead);                                                          \
+                LRN_PREFETCH(dyp + ahead);                                                         \
+                if (sp)                                                                            \
+                    LRN_PREFETCH(sp + ahead);                                                      \
+            }                                                                                      \
             T v = ch < (long)C ? LD(xp, (ulong)ch * sC) : (T)0.0f;                                 \
             T tv = v * sqrt_a;                                                                     \
             xv[LRN_WIN - 1] = v;                                                                   \

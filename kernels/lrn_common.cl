@@ -135,6 +135,18 @@ inline void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v) {
 }
 #endif
 
+/* LRN_PREFETCH(p): a hint that p will be read soon. On CPU targets (clang for x86-64 or AArch64,
+ * as PoCL compiles) it is a real prefetch instruction: the across kernels walk a column per
+ * work-item, one load per channel a whole plane apart, a stride that hardware prefetchers follow
+ * late or not at all. OpenCL's own prefetch() compiles to nothing in PoCL 3.1. Other targets get
+ * nothing. LRN_PF_DIST: how many channels ahead. */
+#if defined(__clang__) && (defined(__x86_64__) || defined(__aarch64__))
+#define LRN_PREFETCH(p) __builtin_prefetch((const __global void *)(p))
+#else
+#define LRN_PREFETCH(p) ((void)0)
+#endif
+#define LRN_PF_DIST 32
+
 /* s^-beta for s > 0, for float or any float vector (the builtins are overloaded). */
 #if LRN_BETA_PATH == 1
 #define LRN_POW_NEG_BETA(s, beta) (rsqrt(s) * sqrt(rsqrt(s)))
