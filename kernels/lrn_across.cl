@@ -136,12 +136,10 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
     return k + sum;
 }
 
-/* Forward over one column (xp, yp, sp at channel 0), window in registers. T is float or
- * lrn_vec; LD/ST load and store T of the storage type, STS stores T to the float scale. */
-#define LRN_ACROSS_FWD_COLUMN(T, LD, ST, STS)                                                      \
+/* Loads the window for channel 0 into registers: xv[p] = x(p - lo), sq[p] = (sqrt_a * xv[p])^2
+ * for p = 0 .. WIN-2 (zero outside [0, C)); the last slot is filled by the channel loop. */
+#define LRN_ACROSS_PRIME_WINDOW(T, LD, xv, sq)                                                     \
     do {                                                                                           \
-        /* At channel c: xv[p] = x(c - lo + p), sq[p] = (sqrt_a * xv[p])^2, p = 0 .. WIN-1. */      \
-        T xv[LRN_WIN], sq[LRN_WIN];                                                                \
         _Pragma("unroll")                                                                          \
         for (int p = 0; p < LRN_WIN; ++p) {                                                        \
             long ch = p - LRN_WIN_LO;                                                              \
@@ -150,6 +148,15 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
             xv[p] = v;                                                                             \
             sq[p] = t * t;                                                                         \
         }                                                                                          \
+    } while (0)
+
+/* Forward over one column (xp, yp, sp at channel 0), window in registers. T is float or
+ * lrn_vec; LD/ST load and store T of the storage type, STS stores T to the float scale. */
+#define LRN_ACROSS_FWD_COLUMN(T, LD, ST, STS)                                                      \
+    do {                                                                                           \
+        /* At channel c: xv[p] = x(c - lo + p), sq[p] = (sqrt_a * xv[p])^2, p = 0 .. WIN-1. */      \
+        T xv[LRN_WIN], sq[LRN_WIN];                                                                \
+        LRN_ACROSS_PRIME_WINDOW(T, LD, xv, sq);                                                    \
         for (uint c = 0; c < C; ++c) {                                                             \
             long ch = (long)c + LRN_WIN_HI;                                                        \
             if (ch + LRN_PF_DIST < (long)C)                                                        \
@@ -223,15 +230,10 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #define LRN_ACROSS_BWD_COLUMN(T, LD, ST, LDS)                                                      \
     do {                                                                                           \
         T xv[LRN_WIN], sq[LRN_WIN], r[LRN_WIN], gp[LRN_WIN_LO + 1];                                \
+        LRN_ACROSS_PRIME_WINDOW(T, LD, xv, sq);                                                    \
         _Pragma("unroll")                                                                          \
-        for (int p = 0; p < LRN_WIN; ++p) {                                                        \
-            long ch = p - LRN_WIN_LO;                                                              \
-            T v = (p < LRN_WIN - 1 && ch >= 0 && ch < (long)C) ? LD(xp, (ulong)ch * sC) : (T)0.0f; \
-            T t = v * sqrt_a;                                                                      \
-            xv[p] = v;                                                                             \
-            sq[p] = t * t;                                                                         \
+        for (int p = 0; p < LRN_WIN; ++p)                                                          \
             r[p] = (T)0.0f;                                                                        \
-        }                                                                                          \
         _Pragma("unroll")                                                                          \
         for (int p = 0; p <= LRN_WIN_LO; ++p)                                                      \
             gp[p] = (T)0.0f;                                                                       \
