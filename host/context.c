@@ -6,11 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Generated at build time from the kernels folder by cmake/embed_kernels.cmake. */
-struct lrncl_embedded_source { const char *name; const char *text; size_t size; };
+/* Generated at build time by cmake/embed_kernels.cmake. */
 extern const struct lrncl_embedded_source lrncl_embedded_sources[];
 
-static const struct lrncl_embedded_source *find_source(const char *name) {
+const struct lrncl_embedded_source *lrncl__embedded(const char *name) {
     for (const struct lrncl_embedded_source *s = lrncl_embedded_sources; s->name; ++s)
         if (strcmp(s->name, name) == 0)
             return s;
@@ -180,9 +179,9 @@ static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
 
 /* Builds the program of one variant: lrn_common.cl followed by the mode's file. */
 static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
-    const struct lrncl_embedded_source *common = find_source("lrn_common");
+    const struct lrncl_embedded_source *common = lrncl__embedded("lrn_common");
     const struct lrncl_embedded_source *body =
-        find_source(v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
+        lrncl__embedded(v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
     if (!common || !body)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "kernel source missing from the library build");
 

@@ -66,8 +66,10 @@ struct lrncl_plan {
     size_t elements;
     lrncl_geometry geom;
     cl_kernel kernels[LRNCL_K_COUNT];
-    size_t local[LRNCL_K_COUNT];  /* work-group size along dimension 0 */
-    mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe */
+    lrncl_tuning tuning[LRNCL_K_COUNT];               /* work-group size, slide block */
+    lrncl_tuning_source tuning_source[LRNCL_K_COUNT];
+    mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe;
+                                     also guards tuning */
 };
 
 /* status.c: thread-local error detail. Both return s so callers can `return lrncl__fail(...)`. */
@@ -92,6 +94,15 @@ int lrncl__vector_along_channels(const lrncl_plan *p);
 
 /* context.c: the program for a variant, built on first use (retained for the caller). */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);
+
+/* Files embedded at build time by cmake/embed_kernels.cmake (the kernels, the built-in tuning
+ * database), by name without extension; NULL when absent. */
+struct lrncl_embedded_source { const char *name; const char *text; size_t size; };
+const struct lrncl_embedded_source *lrncl__embedded(const char *name);
+
+/* tuning.c: the plan's starting tuning of each kernel (database file, built-in, heuristic);
+ * needs p->kernels. */
+lrncl_status lrncl__tuning_init(lrncl_plan *p);
 
 /* Evaluates an OpenCL call; on failure records it and jumps to the function's cleanup label. */
 #define LRNCL_CL_CHECK(call, status_var, label)                                   \

@@ -232,27 +232,6 @@ static lrncl_beta_path beta_path_of(float beta) {
     return LRNCL_BETA_GENERAL;
 }
 
-/* Work-group size along dimension 0: the smallest of 8..64 covering the extent (few distinct
- * sizes, since PoCL compiles a work-group function per local size), within the kernel's limit. */
-static lrncl_status choose_local(const lrncl_plan *p, cl_kernel k, size_t extent, size_t *local) {
-    size_t kmax = 0, dev_items[3] = {0, 0, 0};
-    cl_int err = clGetKernelWorkGroupInfo(k, p->owner->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
-    if (err != CL_SUCCESS)
-        return lrncl__cl_fail(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
-    err = clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof dev_items, dev_items, NULL);
-    if (err != CL_SUCCESS)
-        return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)");
-    if (dev_items[0] && dev_items[0] < kmax)
-        kmax = dev_items[0];
-    size_t l = 8;
-    while (l < 64 && l < extent)
-        l *= 2;
-    while (l > 1 && l > kmax)
-        l /= 2;
-    *local = l;
-    return LRNCL_SUCCESS;
-}
-
 /* Whether the variant runs its vector along the channels: NHWC with the window in registers
  * (across: one work-item per position walks its channels LRN_VW at a time; within: one
  * work-item per (n, column, group of LRN_VW channels) slides down the rows). */
@@ -337,7 +316,6 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
         goto fail;
     static const char *names[2][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
                                                   {"lrn_within_fwd", "lrn_within_bwd"}};
-    size_t extent = lrncl__dim0_extent(p);
     for (int i = 0; i < LRNCL_K_COUNT; ++i) {
         cl_int err;
         p->kernels[i] = clCreateKernel(prog, names[canon.mode == LRNCL_WITHIN_CHANNEL][i], &err);
@@ -345,10 +323,10 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
             st = lrncl__cl_fail(err, "clCreateKernel");
             goto fail;
         }
-        st = choose_local(p, p->kernels[i], extent, &p->local[i]);
-        if (st != LRNCL_SUCCESS)
-            goto fail;
     }
+    st = lrncl__tuning_init(p);
+    if (st != LRNCL_SUCCESS)
+        goto fail;
     clReleaseProgram(prog); /* the kernels keep it alive */
     *out = p;
     return LRNCL_SUCCESS;

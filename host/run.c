@@ -94,14 +94,25 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
  * along the channels). Dimension 1 is n (across) or the planes n*C (within), except NHWC
  * within with vectors along the channels: dimension 0 then walks (column, channel group) and
  * dimension 1 is n. */
-static void geometry(const lrncl_plan *p, int which, size_t global[2], size_t local[2]) {
+static void geometry(const lrncl_plan *p, int which, cl_uint block, size_t global[2], size_t local[2]) {
     const lrncl_desc *d = &p->desc;
     size_t extent = lrncl__dim0_extent(p);
-    size_t l = p->local[which];
+    size_t l = p->tuning[which].local_size;
+    size_t slide = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->c : d->h;
     global[0] = (extent + l - 1) / l * l;
     global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) ? d->n : d->n * d->c;
+    global[1] *= (slide + block - 1) / block; /* the blocks along the slide axis */
     local[0] = l;
     local[1] = 1;
+}
+
+/* The kernel's slide block (its last argument): the tuning's, at most the whole axis; one block
+ * for in-place forward (a block's window reads its neighbours' x, which they may have
+ * overwritten). */
+static cl_uint slide_block(const lrncl_plan *p, int which, int in_place) {
+    size_t slide = p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
+    size_t b = p->tuning[which].slide_block;
+    return (cl_uint)(in_place || b > slide ? slide : b);
 }
 
 /* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta; then, after
@@ -148,10 +159,12 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
     cl_kernel k = p->kernels[LRNCL_K_FWD];
     cl_mem mems[3] = {x, y, scale};
     size_t global[2], local[2];
-    geometry(p, LRNCL_K_FWD, global, local);
+    cl_uint block = slide_block(p, LRNCL_K_FWD, y && y == x);
+    geometry(p, LRNCL_K_FWD, block, global, local);
     LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 9, offsets), st, out);
+    LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof block, &block), st, out);
     LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
 out:
     return st;
@@ -211,11 +224,13 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_mem mems[5] = {x, y, dy, scale, dx};
     cl_float two_ab = (cl_float)(2.0 * p->canon.a * p->canon.beta);
     size_t global[2], local[2];
-    geometry(p, LRNCL_K_BWD, global, local);
+    cl_uint block = slide_block(p, LRNCL_K_BWD, 0);
+    geometry(p, LRNCL_K_BWD, block, global, local);
     LRNCL_CL_CHECK(set_mem_args(k, mems, 5), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
     LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 12, offsets), st, out);
+    LRNCL_CL_CHECK(clSetKernelArg(k, 14, sizeof block, &block), st, out);
     LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
 out:
     mtx_unlock(&p->lock);

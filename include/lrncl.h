@@ -190,6 +190,40 @@ typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen 
 LRNCL_API lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out);
 LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL is allowed */
 
+/* ---- launch tuning (an extension) --------------------------------------------------------- */
+/* How a plan launches one of its kernels. Each work-item slides along one axis (the channels
+ * across, the rows within) over a block of slide_block positions; GPUs want several blocks per
+ * column for parallelism, CPUs one. Results do not depend on the tuning: each block primes its
+ * window from its neighbours' inputs, so every output is bitwise the same.
+ *
+ * A plan starts from, in order: the entry for its device and exact problem in the tuning
+ * database file named by the environment variable LRNCL_TUNING_DB (written by `lrncl tune`),
+ * else lrncl's built-in database, else a heuristic from the device's type and compute units.
+ * lrncl_plan_set_tuning overrides it. In-place forward always runs one block per column. */
+typedef enum lrncl_kernel_kind { LRNCL_KERNEL_FORWARD = 0, LRNCL_KERNEL_BACKWARD = 1 } lrncl_kernel_kind;
+
+typedef struct lrncl_tuning {
+    size_t local_size;      /* work-items per work-group along dimension 0, >= 1 */
+    size_t slide_block;     /* channels (across) or rows (within) per work-item, >= 1; values
+                               at or above C (across) or H (within) mean one block */
+} lrncl_tuning;
+
+/* Where a plan's tuning came from (lrncl_plan_tuning_source). */
+typedef enum lrncl_tuning_source {
+    LRNCL_TUNING_HEURISTIC = 0, LRNCL_TUNING_BUILTIN_DB, LRNCL_TUNING_FILE_DB, LRNCL_TUNING_USER,
+} lrncl_tuning_source;
+
+LRNCL_API lrncl_status lrncl_plan_get_tuning(const lrncl_plan *p, lrncl_kernel_kind which, lrncl_tuning *out);
+/* Validates t against the device's work-group limits (LRNCL_ERROR_UNSUPPORTED when it cannot
+ * launch, with the limit in lrncl_last_error); safe while other threads run the plan. The NHWC
+ * across vector path (CPUs) has no channel blocks: a slide_block below C is refused there. */
+LRNCL_API lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const lrncl_tuning *t);
+LRNCL_API lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which);
+/* The key under which the tuning database stores this plan's kernel `which`: the device name,
+ * then mode, pass, dtype, layout, shape and window, tab-separated as in the database file. At
+ * most size bytes (NUL included) are written; returns the length needed, 0 on a NULL plan. */
+LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size);
+
 /* ---- run ---------------------------------------------------------------------------------- */
 /* Enqueue only: no clFinish inside; wait list in, event out (done may be NULL).
  * x, y (and scale, dy, dx) are buffers of the plan's context, each viewed through the plan's

@@ -1,7 +1,8 @@
 /* lrn_across.cl: ACROSS_CHANNELS forward and backward (needs lrn_common.cl before it).
  *
- * One work-item per (n, LRN_VW adjacent h*w positions) (dimension 0 walks h*w, dimension 1 is
- * n) slides along the channels. With LRN_REG_WINDOW each x is loaded once and the window is
+ * One work-item per (n, block of CB channels, LRN_VW adjacent h*w positions) (dimension 0 walks
+ * h*w, dimension 1 is n times the blocks) slides along its block's channels; GPUs want several
+ * blocks per column for parallelism, CPUs one (CB >= C). With LRN_REG_WINDOW each x is loaded once and the window is
  * held in shift registers; otherwise the window is re-read (from cache) for every channel. Both
  * form every sum afresh, so there is no drift however wide the range of magnitudes. With
  * LRN_VW > 1 (NCHW) a work-item carries LRN_VW positions as one vector; the last, partial
@@ -136,13 +137,13 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
     return k + sum;
 }
 
-/* Loads the window for channel 0 into registers: xv[p] = x(p - lo), sq[p] = (sqrt_a * xv[p])^2
- * for p = 0 .. WIN-2 (zero outside [0, C)); the last slot is filled by the channel loop. */
-#define LRN_ACROSS_PRIME_WINDOW(T, LD, xv, sq)                                                     \
+/* Loads the window for channel c0 into registers: xv[p] = x(c0 - lo + p), sq[p] = (sqrt_a *
+ * xv[p])^2 for p = 0 .. WIN-2 (zero outside [0, C)); the last slot is filled by the channel loop. */
+#define LRN_ACROSS_PRIME_WINDOW(T, LD, c0, xv, sq)                                                 \
     do {                                                                                           \
         _Pragma("unroll")                                                                          \
         for (int p = 0; p < LRN_WIN; ++p) {                                                        \
-            long ch = p - LRN_WIN_LO;                                                              \
+            long ch = (long)(c0) + p - LRN_WIN_LO;                                                 \
             T v = (p < LRN_WIN - 1 && ch >= 0 && ch < (long)C) ? LD(xp, (ulong)ch * sC) : (T)0.0f; \
             T t = v * sqrt_a;                                                                      \
             xv[p] = v;                                                                             \
@@ -150,14 +151,15 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
         }                                                                                          \
     } while (0)
 
-/* Forward over one column (xp, yp, sp at channel 0), window in registers. T is float or
- * lrn_vec; LD/ST load and store T of the storage type, STS stores T to the float scale. */
+/* Forward over channels [c0, c1) of one column (xp, yp, sp at channel 0), window in registers.
+ * T is float or lrn_vec; LD/ST load and store T of the storage type, STS stores T to the float
+ * scale. */
 #define LRN_ACROSS_FWD_COLUMN(T, LD, ST, STS)                                                      \
     do {                                                                                           \
         /* At channel c: xv[p] = x(c - lo + p), sq[p] = (sqrt_a * xv[p])^2, p = 0 .. WIN-1. */      \
         T xv[LRN_WIN], sq[LRN_WIN];                                                                \
-        LRN_ACROSS_PRIME_WINDOW(T, LD, xv, sq);                                                    \
-        for (uint c = 0; c < C; ++c) {                                                             \
+        LRN_ACROSS_PRIME_WINDOW(T, LD, c0, xv, sq);                                                \
+        for (uint c = c0; c < c1; ++c) {                                                           \
             long ch = (long)c + LRN_WIN_HI;                                                        \
             if (ch + LRN_PF_DIST < (long)C)                                                        \
                 LRN_PREFETCH(xp + (ulong)(ch + LRN_PF_DIST) * sC);                                 \
@@ -177,10 +179,13 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
         }                                                                                          \
     } while (0)
 
-/* y = x * scale^-beta; y and scale may each be NULL (then not written). */
+/* y = x * scale^-beta; y and scale may each be NULL (then not written). CB: channels per
+ * block (dimension 1 is n * ceil(C / CB), the blocks fastest); each block primes its window
+ * from the channels below it and reads the ones above, so blocks agree bit for bit with one
+ * walk over all C (in-place needs CB >= C: the host sees to it). */
 __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
-                             ulong4 strides, ulong8 offs) {
+                             ulong4 strides, ulong8 offs, uint CB) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const ulong HW = (ulong)H * W;
 #if LRN_NHWC_VEC
@@ -190,12 +195,15 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #endif
     if (hw >= HW)
         return;
-    const ulong pos = get_global_id(1) * sN + (hw / W) * sH + (hw % W) * sW;
+    const uint nb = (C + CB - 1) / CB, c0 = (uint)(get_global_id(1) % nb) * CB, c1 = min(C, c0 + CB);
+    const ulong pos = (get_global_id(1) / nb) * sN + (hw / W) * sH + (hw % W) * sW;
     __global const lrn_t *xp = x + offs.s0 + pos;
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
     __global float *sp = scale ? scale + offs.s2 + pos : 0;
 
 #if LRN_NHWC_VEC
+    (void)c1; /* one block: the host passes CB >= C */
+    (void)sC; /* 1: the vector's channels are adjacent */
     lrn_across_fwd_nhwc(xp, yp, sp, C, sqrt_a, k, beta);
 #elif LRN_REG_WINDOW
 #if LRN_VW > 1
@@ -211,7 +219,7 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #endif
 #else
     for (ulong e = 0; e < LRN_VW && hw + e < HW; ++e, ++xp, yp = yp ? yp + 1 : 0, sp = sp ? sp + 1 : 0)
-        for (uint c = 0; c < C; ++c) {
+        for (uint c = c0; c < c1; ++c) {
             float s = lrn_across_scale_at(xp, sC, C, c, sqrt_a, k);
             ulong at = (ulong)c * sC;
             if (yp)
@@ -222,22 +230,25 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #endif
 }
 
-/* Backward over one column, windows in registers. Step t (output channel t once t >= 0)
- * works on channel j = t + lo, the newest whose ratio r = dy*y/scale is needed. At step t:
+/* Backward over channels [c0, c1) of one column, windows in registers. Step t (output channel
+ * t once t >= c0) works on channel j = t + lo, the newest whose ratio r = dy*y/scale is needed;
+ * the walk starts at t = max(c0 - hi, 0) - lo, so the first output's mirrored window
+ * [c0 - hi, c0 + lo] is complete. At step t:
  *   xv[p], sq[p]: x(t + p) and its pre-scaled square, p = 0 .. WIN-1 (scale at j needs them)
  *   r[p]:         ratio at channel t - hi + p (the mirrored window of t)
  *   gp[p]:        dy * scale^-beta at channel t + p, p = 0 .. lo */
 #define LRN_ACROSS_BWD_COLUMN(T, LD, ST, LDS)                                                      \
     do {                                                                                           \
         T xv[LRN_WIN], sq[LRN_WIN], r[LRN_WIN], gp[LRN_WIN_LO + 1];                                \
-        LRN_ACROSS_PRIME_WINDOW(T, LD, xv, sq);                                                    \
+        const long t0 = max((long)(c0) - LRN_WIN_HI, 0L) - LRN_WIN_LO;                            \
+        LRN_ACROSS_PRIME_WINDOW(T, LD, t0 + LRN_WIN_LO, xv, sq);                                   \
         _Pragma("unroll")                                                                          \
         for (int p = 0; p < LRN_WIN; ++p)                                                          \
             r[p] = (T)0.0f;                                                                        \
         _Pragma("unroll")                                                                          \
         for (int p = 0; p <= LRN_WIN_LO; ++p)                                                      \
             gp[p] = (T)0.0f;                                                                       \
-        for (long t = -LRN_WIN_LO; t < (long)C; ++t) {                                             \
+        for (long t = t0; t < (long)(c1); ++t) {                                                   \
             long ch = t + LRN_WIN - 1;                                                             \
             if (ch + LRN_PF_DIST < (long)C) {                                                      \
                 ulong ahead = (ulong)(ch + LRN_PF_DIST) * sC;                                      \
@@ -268,7 +279,7 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
             }                                                                                      \
             r[LRN_WIN - 1] = rj;                                                                   \
             gp[LRN_WIN_LO] = gj;                                                                   \
-            if (t >= 0) {                                                                          \
+            if (t >= (long)(c0)) {                                                                 \
                 T acc;                                                                             \
                 LRN_REG_SUM(r, LRN_WIN, acc);                                                      \
                 ST(dxp, (ulong)t * sC, gp[0] - two_ab * xv[0] * acc);                              \
@@ -288,7 +299,7 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 __kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
-                             ulong4 strides, ulong8 offs) {
+                             ulong4 strides, ulong8 offs, uint CB) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const ulong HW = (ulong)H * W;
 #if LRN_NHWC_VEC
@@ -298,12 +309,15 @@ __kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, _
 #endif
     if (hw >= HW)
         return;
-    const ulong pos = get_global_id(1) * sN + (hw / W) * sH + (hw % W) * sW;
+    const uint nb = (C + CB - 1) / CB, c0 = (uint)(get_global_id(1) % nb) * CB, c1 = min(C, c0 + CB);
+    const ulong pos = (get_global_id(1) / nb) * sN + (hw / W) * sH + (hw % W) * sW;
     __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
     __global const float *sp = scale ? scale + offs.s2 + pos : 0;
     __global lrn_t *dxp = dx + offs.s4 + pos;
 
 #if LRN_NHWC_VEC
+    (void)c1; /* one block: the host passes CB >= C */
+    (void)sC; /* 1: the vector's channels are adjacent */
     lrn_across_bwd_nhwc(xp, yp, dyp, sp, dxp, C, sqrt_a, k, beta, two_ab);
 #elif LRN_REG_WINDOW
 #if LRN_VW > 1
@@ -318,7 +332,7 @@ __kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, _
 #endif
 #else
     for (ulong e = 0; e < LRN_VW && hw + e < HW; ++e, ++xp, ++yp, ++dyp, ++dxp, sp = sp ? sp + 1 : 0)
-        for (long c = 0; c < (long)C; ++c) {
+        for (long c = c0; c < (long)c1; ++c) {
             long first = max(c - LRN_WIN_HI, 0L), last = min(c + LRN_WIN_LO, (long)C - 1);
             float acc = 0.0f;
             for (long i = first; i <= last; ++i) {

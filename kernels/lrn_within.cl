@@ -1,7 +1,9 @@
 /* lrn_within.cl: WITHIN_CHANNEL forward and backward (needs lrn_common.cl before it).
  *
- * One work-item per (plane n*C + c, LRN_VW adjacent columns starting at w0) slides down the rows
- * (dimension 0 walks the column groups). The box sum is separable: each new row's horizontal
+ * One work-item per (plane n*C + c, block of RB rows, LRN_VW adjacent columns starting at w0)
+ * slides down its block's rows (dimension 0 walks the column groups, dimension 1 the planes
+ * times the row blocks, blocks fastest). Each block primes its window from the rows above it,
+ * so blocks agree bit for bit with one walk down all H. The box sum is separable: each new row's horizontal
  * sums over the window's columns are formed afresh and, with LRN_REG_WINDOW, kept in shift
  * registers for the window's rows; otherwise the rows are re-summed for every output. Columns
  * outside the plane read as zero (a scale as one) and are never written. The scale is float32
@@ -10,7 +12,7 @@
  * NHWC with LRN_VW > 1 (LRN_NHWC_VEC; CPUs, windows in registers): the channels are the
  * contiguous axis, so the LRN_VW lanes are adjacent channels instead. One work-item per
  * (n, column w, group of LRN_VW channels from c0) slides down the rows (dimension 0 walks
- * ceil(C / LRN_VW) * W, channel groups fastest; dimension 1 is n). Each tap of a row sum is one
+ * ceil(C / LRN_VW) * W, channel groups fastest; dimension 1 is n times the row blocks). Each tap of a row sum is one
  * contiguous vector at (r, w + d, c0 ..), taps in ascending column order and rows in ascending
  * order as in the NCHW code, so both agree bit for bit. Lanes beyond C (the last group) load as
  * zero (a scale as one) and are never stored.
@@ -121,12 +123,14 @@ inline lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global cons
 /* y = x * scale^-beta; y and scale may each be NULL (then not written). */
 __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
-                             ulong4 strides, ulong8 offs) {
+                             ulong4 strides, ulong8 offs, uint RB) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const long w0 = get_global_id(0) * LRN_VW;
     if (w0 >= (long)W)
         return;
-    const ulong plane = get_global_id(1);
+    const uint nb = (H + RB - 1) / RB;
+    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
+    const ulong plane = get_global_id(1) / nb;
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos;
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
@@ -137,17 +141,17 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
     lrn_vec hs[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
-        long row = p - LRN_WIN_LO;
+        long row = h0 + p - LRN_WIN_LO;
         hs[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
                     ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
     }
-    for (long h = 0; h < (long)H; ++h) {
+    for (long h = h0; h < h1; ++h) {
         long row = h + LRN_WIN_HI;
         lrn_vec sum;
         hs[LRN_WIN - 1] = row < (long)H ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w0, sqrt_a) : (lrn_vec)0.0f;
         LRN_REG_SUM(hs, LRN_WIN, sum);
 #else
-    for (long h = 0; h < (long)H; ++h) {
+    for (long h = h0; h < h1; ++h) {
         long first = max(h - LRN_WIN_LO, 0L), last = min(h + LRN_WIN_HI, (long)H - 1);
         lrn_vec sum = 0.0f;
         for (long row = first; row <= last; ++row)
@@ -170,14 +174,16 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
-                             ulong4 strides, ulong8 offs) {
+                             ulong4 strides, ulong8 offs, uint RB) {
     (void)sqrt_a;
     (void)k;
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const long w0 = get_global_id(0) * LRN_VW;
     if (w0 >= (long)W)
         return;
-    const ulong plane = get_global_id(1);
+    const uint nb = (H + RB - 1) / RB;
+    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
+    const ulong plane = get_global_id(1) / nb;
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
     __global const float *sp = scale + offs.s2 + pos;
@@ -188,19 +194,19 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     lrn_vec hr[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
-        long row = p - LRN_WIN_HI;
+        long row = h0 + p - LRN_WIN_HI;
         ulong ro = (ulong)row * sH;
         hr[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
                     ? LRN_ROW_RATIO(dyp + ro, yp + ro, sp + ro, sW, W, w0) : (lrn_vec)0.0f;
     }
-    for (long h = 0; h < (long)H; ++h) {
+    for (long h = h0; h < h1; ++h) {
         long row = h + LRN_WIN_LO;
         ulong rn = (ulong)row * sH;
         lrn_vec acc;
         hr[LRN_WIN - 1] = row < (long)H ? LRN_ROW_RATIO(dyp + rn, yp + rn, sp + rn, sW, W, w0) : (lrn_vec)0.0f;
         LRN_REG_SUM(hr, LRN_WIN, acc);
 #else
-    for (long h = 0; h < (long)H; ++h) {
+    for (long h = h0; h < h1; ++h) {
         long first = max(h - LRN_WIN_HI, 0L), last = min(h + LRN_WIN_LO, (long)H - 1);
         lrn_vec acc = 0.0f;
         for (long row = first; row <= last; ++row) {
@@ -280,10 +286,11 @@ inline lrn_vec lrn_nhwc_row_ratio(__global const lrn_t *dyr, __global const lrn_
  * constant at each call, so the full groups' code has no masking tests. */
 inline void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                                 uint C, uint H, uint W, float sqrt_a, float k, float beta, ulong8 offs,
-                                long c0, long w, const int full) {
+                                ulong n, long h0, long h1, long c0, long w, const int full) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
+    (void)sC; /* 1: the vector's channels are adjacent */
     const long Cl = (long)C;
-    const ulong pos = get_global_id(1) * sN;
+    const ulong pos = n * sN;
     __global const lrn_t *xp = x + offs.s0 + pos;
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
     __global float *sp = scale ? scale + offs.s2 + pos : 0;
@@ -292,11 +299,11 @@ inline void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __gl
     lrn_vec hs[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
-        long row = p - LRN_WIN_LO;
+        long row = h0 + p - LRN_WIN_LO;
         hs[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
                     ? lrn_nhwc_row_sq(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a) : (lrn_vec)0.0f;
     }
-    for (long h = 0; h < (long)H; ++h) {
+    for (long h = h0; h < h1; ++h) {
         long row = h + LRN_WIN_HI;
         lrn_vec sum;
         hs[LRN_WIN - 1] = row < (long)H ? lrn_nhwc_row_sq(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a)
@@ -314,25 +321,30 @@ inline void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __gl
 
 __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
-                             ulong4 strides, ulong8 offs) {
+                             ulong4 strides, ulong8 offs, uint RB) {
     (void)strides;
     const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
     if (i >= groups * W)
         return;
+    const uint nb = (H + RB - 1) / RB;
+    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
+    const ulong n = get_global_id(1) / nb;
     const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
     if (c0 + LRN_VW <= (long)C)
-        lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, c0, w, 1);
+        lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, n, h0, h1, c0, w, 1);
     else
-        lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, c0, w, 0);
+        lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, n, h0, h1, c0, w, 0);
 }
 
 /* The backward of one work-item; `full` as in lrn_within_fwd_nhwc. */
 inline void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                                 __global const float *scale, __global lrn_t *dx, uint C, uint H, uint W,
-                                float beta, float two_ab, ulong8 offs, long c0, long w, const int full) {
+                                float beta, float two_ab, ulong8 offs, ulong n, long h0, long h1, long c0,
+                                long w, const int full) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
+    (void)sC; /* 1: the vector's channels are adjacent */
     const long Cl = (long)C;
-    const ulong pos = get_global_id(1) * sN;
+    const ulong pos = n * sN;
     __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
     __global const float *sp = scale + offs.s2 + pos;
     __global lrn_t *dxp = dx + offs.s4 + pos;
@@ -341,12 +353,12 @@ inline void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y
     lrn_vec hr[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
-        long row = p - LRN_WIN_HI;
+        long row = h0 + p - LRN_WIN_HI;
         ulong ro = (ulong)row * sH;
         hr[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
                     ? lrn_nhwc_row_ratio(dyp + ro, yp + ro, sp + ro, sW, W, w, Cl, c0, full) : (lrn_vec)0.0f;
     }
-    for (long h = 0; h < (long)H; ++h) {
+    for (long h = h0; h < h1; ++h) {
         long row = h + LRN_WIN_LO;
         ulong rn = (ulong)row * sH;
         lrn_vec acc;
@@ -364,17 +376,20 @@ inline void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y
 __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
-                             ulong4 strides, ulong8 offs) {
+                             ulong4 strides, ulong8 offs, uint RB) {
     (void)sqrt_a;
     (void)k;
     (void)strides;
     const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
     if (i >= groups * W)
         return;
+    const uint nb = (H + RB - 1) / RB;
+    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
+    const ulong n = get_global_id(1) / nb;
     const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
     if (c0 + LRN_VW <= (long)C)
-        lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, c0, w, 1);
+        lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, n, h0, h1, c0, w, 1);
     else
-        lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, c0, w, 0);
+        lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, n, h0, h1, c0, w, 0);
 }
 #endif /* LRN_NHWC_VEC */

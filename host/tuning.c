@@ -1,0 +1,273 @@
+/* tuning.c: how a plan launches its kernels (work-group size, slide block): the database file
+ * named by LRNCL_TUNING_DB, the built-in database (host/tuning_db.txt, written by `lrncl tune`),
+ * else a heuristic from the device; lrncl_plan_set_tuning overrides them.
+ *
+ * Database format: one entry per line, '#' starts a comment line. Nine tab-separated fields:
+ *   device name, mode, pass, dtype, layout, NxCxHxW, lo:hi, local size, slide block
+ * The first seven are the key (lrncl_plan_tuning_key); the last entry with a key wins. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KEY_FIELDS = 7, KEY_MAX = 512 };
+
+/* Work-items each kernel wants resident per compute unit on a GPU before it splits columns. */
+enum { GPU_ITEMS_PER_CU = 1024 };
+
+static int is_cpu(cl_device_id dev) {
+    cl_device_type type = 0;
+    return clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+           (type & CL_DEVICE_TYPE_CPU);
+}
+
+/* The axis each work-item slides along: channels across, rows within. */
+static size_t slide_extent(const lrncl_plan *p) {
+    return p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
+}
+
+/* Work-items of one block (before rounding dimension 0 up to the work-group size). */
+static size_t items_per_block(const lrncl_plan *p) {
+    const lrncl_desc *d = &p->desc;
+    size_t dim1 = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) ? d->n : d->n * d->c;
+    return lrncl__dim0_extent(p) * dim1;
+}
+
+/* Whether this kernel can split its slide axis into blocks (the NHWC across vector path, which
+ * holds a whole column's pending outputs, cannot). */
+static int can_split(const lrncl_plan *p) {
+    return !(p->canon.mode == LRNCL_ACROSS_CHANNELS && lrncl__vector_along_channels(p));
+}
+
+/* Blocks at least 8 long and at least twice the window, so the re-read halo stays small. */
+static size_t min_block(const lrncl_plan *p) {
+    size_t b = 2 * (size_t)(p->canon.lo + p->canon.hi);
+    return b < 8 ? 8 : b;
+}
+
+/* CPUs: the across forward walks short blocks of channels: a work-item walking a whole column
+ * touches a page per channel (a plane apart), more than the first-level TLB holds, and the next
+ * work-item walks the same pages again; a block of 8 channels keeps each walk within a dozen
+ * pages (lrncl tune on PoCL: 1.3-1.5x faster than whole columns, docs/performance.md). The
+ * backward re-reads twice the window per block, and measured fastest on whole columns; within,
+ * rows are contiguous and blocks measured no faster. GPUs: enough blocks to give each compute
+ * unit GPU_ITEMS_PER_CU work-items. */
+static size_t heuristic_block(const lrncl_plan *p, int which) {
+    const size_t extent = slide_extent(p), least = min_block(p);
+    if (!can_split(p))
+        return extent;
+    if (is_cpu(p->owner->dev))
+        return p->canon.mode == LRNCL_ACROSS_CHANNELS && which == LRNCL_K_FWD && least < extent ? least : extent;
+    cl_uint cus = 0;
+    if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS || !cus)
+        return extent;
+    size_t want = (size_t)cus * GPU_ITEMS_PER_CU, have = items_per_block(p);
+    if (have >= want)
+        return extent;
+    size_t blocks = (want + have - 1) / have;
+    size_t block = (extent + blocks - 1) / blocks;
+    return block < least ? (least < extent ? least : extent) : block;
+}
+
+/* The largest work-group the kernel can launch along dimension 0 on this device. */
+static lrncl_status kernel_max_local(const lrncl_plan *p, int which, size_t *out) {
+    size_t kmax = 0, dev_items[3] = {0, 0, 0};
+    cl_int err = clGetKernelWorkGroupInfo(p->kernels[which], p->owner->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
+                                          &kmax, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+    err = clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof dev_items, dev_items, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_MAX_WORK_ITEM_SIZES)");
+    if (dev_items[0] && dev_items[0] < kmax)
+        kmax = dev_items[0];
+    *out = kmax ? kmax : 1;
+    return LRNCL_SUCCESS;
+}
+
+/* Work-group size: the smallest of 8..64 covering dimension 0's extent (few distinct sizes,
+ * since PoCL compiles a work-group function per local size), within the kernel's limit. */
+static size_t heuristic_local(const lrncl_plan *p, size_t kmax) {
+    size_t extent = lrncl__dim0_extent(p), l = 8;
+    while (l < 64 && l < extent)
+        l *= 2;
+    while (l > 1 && l > kmax)
+        l /= 2;
+    return l;
+}
+
+static lrncl_status check_tuning(const lrncl_plan *p, int which, const lrncl_tuning *t) {
+    size_t kmax = 1;
+    lrncl_status st = kernel_max_local(p, which, &kmax);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    if (t->local_size < 1 || t->local_size > kmax)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: local_size %zu is outside 1..%zu, the most this "
+                           "kernel can launch on the device", t->local_size, kmax);
+    if (t->slide_block < 1)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block must be at least 1");
+    if (t->slide_block < slide_extent(p) && !can_split(p))
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block %zu < C = %zu, but the NHWC across vector "
+                           "path walks whole columns", t->slide_block, slide_extent(p));
+    return LRNCL_SUCCESS;
+}
+
+static const char *dtype_text(lrncl_dtype t) { return t == LRNCL_FLOAT16 ? "f16" : "f32"; }
+
+static const char *layout_text(lrncl_layout l) {
+    return l == LRNCL_LAYOUT_NHWC ? "nhwc" : l == LRNCL_LAYOUT_STRIDED ? "strided" : "nchw";
+}
+
+size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size) {
+    if (!p)
+        return 0;
+    char name[256] = "";
+    if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS)
+        strcpy(name, "unknown device");
+    name[sizeof name - 1] = '\0';
+    for (char *s = name; *s; ++s)
+        if (*s == '\t' || *s == '\n' || *s == '\r')
+            *s = ' ';
+    const lrncl_desc *d = &p->desc;
+    int n = snprintf(buf, size, "%s\t%s\t%s\t%s\t%s\t%zux%zux%zux%zu\t%d:%d", name,
+                     p->canon.mode == LRNCL_ACROSS_CHANNELS ? "across" : "within",
+                     which == LRNCL_KERNEL_BACKWARD ? "bwd" : "fwd", dtype_text(d->dtype), layout_text(d->layout),
+                     d->n, d->c, d->h, d->w, p->canon.lo, p->canon.hi);
+    return n < 0 ? 0 : (size_t)n + 1;
+}
+
+/* Looks key up in a database text of len bytes; 1 and *t when an entry has it (the last wins). */
+static int db_lookup(const char *text, size_t len, const char *key, lrncl_tuning *t) {
+    const size_t klen = strlen(key);
+    int found = 0;
+    for (const char *line = text, *end = text + len; line < end;) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (!eol)
+            eol = end;
+        if ((size_t)(eol - line) > klen && line[0] != '#' && memcmp(line, key, klen) == 0 && line[klen] == '\t') {
+            char vals[64];
+            size_t vlen = (size_t)(eol - line) - klen - 1;
+            if (vlen < sizeof vals) {
+                memcpy(vals, line + klen + 1, vlen);
+                vals[vlen] = '\0';
+                char *e1, *e2;
+                errno = 0;
+                unsigned long long l = strtoull(vals, &e1, 10), b = *e1 == '\t' ? strtoull(e1 + 1, &e2, 10) : 0;
+                if (!errno && *e1 == '\t' && (*e2 == '\0' || *e2 == '\r') && l && b) {
+                    t->local_size = (size_t)l;
+                    t->slide_block = (size_t)b;
+                    found = 1;
+                }
+            }
+        }
+        line = eol + 1;
+    }
+    return found;
+}
+
+/* The database file named by LRNCL_TUNING_DB, read whole; NULL when unset or unreadable (a
+ * tuning file is a hint: a missing one is no error). */
+static char *read_db_file(size_t *len) {
+    const char *path = getenv("LRNCL_TUNING_DB");
+    if (!path || !*path)
+        return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            char *nb = ncap <= ((size_t)64 << 20) ? realloc(buf, ncap) : NULL;
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+lrncl_status lrncl__tuning_init(lrncl_plan *p) {
+    size_t flen = 0;
+    char *file = read_db_file(&flen);
+    const struct lrncl_embedded_source *builtin = lrncl__embedded("tuning_db");
+    lrncl_status st = LRNCL_SUCCESS;
+    for (int i = 0; i < LRNCL_K_COUNT && st == LRNCL_SUCCESS; ++i) {
+        char key[KEY_MAX];
+        lrncl_tuning t;
+        size_t kmax = 1;
+        st = kernel_max_local(p, i, &kmax);
+        if (st != LRNCL_SUCCESS)
+            break;
+        p->tuning[i].local_size = heuristic_local(p, kmax);
+        p->tuning[i].slide_block = heuristic_block(p, i);
+        p->tuning_source[i] = LRNCL_TUNING_HEURISTIC;
+        size_t klen = lrncl_plan_tuning_key(p, (lrncl_kernel_kind)i, key, sizeof key);
+        if (!klen || klen > sizeof key)
+            continue;
+        /* An entry this device cannot launch (a database from another driver) is ignored. */
+        if (file && db_lookup(file, flen, key, &t) && check_tuning(p, i, &t) == LRNCL_SUCCESS) {
+            p->tuning[i] = t;
+            p->tuning_source[i] = LRNCL_TUNING_FILE_DB;
+        } else if (builtin && db_lookup(builtin->text, builtin->size, key, &t) &&
+                   check_tuning(p, i, &t) == LRNCL_SUCCESS) {
+            p->tuning[i] = t;
+            p->tuning_source[i] = LRNCL_TUNING_BUILTIN_DB;
+        }
+        lrncl__clear_error(); /* a refused entry leaves no error behind */
+    }
+    free(file);
+    return st;
+}
+
+lrncl_status lrncl_plan_get_tuning(const lrncl_plan *p, lrncl_kernel_kind which, lrncl_tuning *out) {
+    lrncl__clear_error();
+    if (!p || !out)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_get_tuning: %s is NULL", !p ? "plan" : "out");
+    if ((unsigned)which >= LRNCL_K_COUNT)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_get_tuning: kernel %d is not an "
+                           "lrncl_kernel_kind", (int)which);
+    mtx_lock((mtx_t *)&p->lock);
+    *out = p->tuning[which];
+    mtx_unlock((mtx_t *)&p->lock);
+    return LRNCL_SUCCESS;
+}
+
+lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const lrncl_tuning *t) {
+    lrncl__clear_error();
+    if (!p || !t)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_set_tuning: %s is NULL", !p ? "plan" : "tuning");
+    if ((unsigned)which >= LRNCL_K_COUNT)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_set_tuning: kernel %d is not an "
+                           "lrncl_kernel_kind", (int)which);
+    lrncl_status st = check_tuning(p, which, t);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    mtx_lock(&p->lock);
+    p->tuning[which] = *t;
+    p->tuning_source[which] = LRNCL_TUNING_USER;
+    mtx_unlock(&p->lock);
+    return LRNCL_SUCCESS;
+}
+
+lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which) {
+    if (!p || (unsigned)which >= LRNCL_K_COUNT)
+        return LRNCL_TUNING_HEURISTIC;
+    mtx_lock((mtx_t *)&p->lock);
+    lrncl_tuning_source s = p->tuning_source[which];
+    mtx_unlock((mtx_t *)&p->lock);
+    return s;
+}

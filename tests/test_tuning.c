@@ -1,0 +1,317 @@
+/* test_tuning.c: launch tuning (lrncl_plan_set_tuning, the tuning database) changes speed only.
+ * Every slide block (channels across, rows within) and odd work-group sizes give outputs bit for
+ * bit equal to the plan's own tuning, which is itself checked against the float64 reference;
+ * in-place forward stays right with a small block; bad tunings are refused with the limit named;
+ * database entries are found by key, the last one winning, and entries the device cannot launch
+ * or cannot parse are ignored. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+TestSuite(tuning, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
+
+static lrncl_plan *plan_or_die(const lrncl_desc *d)
+{
+    lrncl_plan *p = NULL;
+    char ds[320];
+    lrncl_status st = lrncl_plan_create(tu.ctx, d, &p);
+    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
+              lrncl_status_string(st), lrncl_last_error());
+    return p;
+}
+
+static bool device_is_cpu(void)
+{
+    cl_device_type type = 0;
+    cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS);
+    return (type & CL_DEVICE_TYPE_CPU) != 0;
+}
+
+static void random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        x[i] = (float)(tu_rng_normal(g) * (tu_rng_uniform(g) < 0.1 ? 20.0 : 2.0));
+        dy[i] = (float)tu_rng_normal(g);
+    }
+    if (d->dtype == LRNCL_FLOAT16) {
+        tu_round_to_half(x, count);
+        tu_round_to_half(dy, count);
+    }
+}
+
+static size_t first_difference(const float *a, const float *b, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            return i;
+    return count;
+}
+
+static void expect_same(const char *label, const struct tu_device_result *a, const struct tu_device_result *b,
+                        size_t count)
+{
+    const struct {
+        const char *name;
+        const float *a, *b;
+    } outs[] = {{"y", a->y, b->y},       {"y (scale NULL)", a->y_noscale, b->y_noscale}, {"scale", a->scale, b->scale},
+                {"dx", a->dx, b->dx}, {"dx (scale NULL)", a->dx_noscale, b->dx_noscale}};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        size_t at = first_difference(outs[i].a, outs[i].b, count);
+        cr_expect(at == count, "%s: %s differs at [%zu]: %.9g vs %.9g", label, outs[i].name, at,
+                  at < count ? (double)outs[i].a[at] : 0.0, at < count ? (double)outs[i].b[at] : 0.0);
+    }
+}
+
+struct tuning_case {
+    const char *name;
+    lrncl_convention conv;
+    lrncl_mode mode;
+    int size, lo, hi; /* lo, hi: EXPLICIT only */
+    size_t n, c, h, w;
+    lrncl_dtype dtype;
+    lrncl_layout layout;
+};
+
+#define AC LRNCL_ACROSS_CHANNELS
+#define WI LRNCL_WITHIN_CHANNEL
+#define F32 LRNCL_FLOAT32
+#define F16 LRNCL_FLOAT16
+#define NCHW LRNCL_LAYOUT_NCHW
+#define NHWC LRNCL_LAYOUT_NHWC
+
+/* Register windows and re-read (wide) windows, symmetric and lopsided, both dtypes and layouts;
+ * W = 11 gives CPUs a partial vector group at each row's end. */
+static const struct tuning_case cases[] = {
+    {"across caffe 5", LRNCL_CONVENTION_CAFFE, AC, 5, 0, 0, 2, 37, 3, 11, F32, NCHW},
+    {"across pytorch 4", LRNCL_CONVENTION_PYTORCH, AC, 4, 0, 0, 2, 23, 2, 5, F32, NCHW},
+    {"across caffe 5 f16", LRNCL_CONVENTION_CAFFE, AC, 5, 0, 0, 1, 29, 3, 11, F16, NCHW},
+    {"across nhwc", LRNCL_CONVENTION_CAFFE, AC, 3, 0, 0, 2, 21, 2, 5, F32, NHWC},
+    {"across wide window", LRNCL_CONVENTION_EXPLICIT, AC, 1, 11, 9, 2, 40, 2, 3, F32, NCHW},
+    {"within caffe 3", LRNCL_CONVENTION_CAFFE, WI, 3, 0, 0, 2, 3, 23, 11, F32, NCHW},
+    {"within onednn 5 f16", LRNCL_CONVENTION_ONEDNN, WI, 5, 0, 0, 1, 4, 19, 7, F16, NCHW},
+    {"within nhwc", LRNCL_CONVENTION_CAFFE, WI, 5, 0, 0, 2, 11, 17, 6, F32, NHWC},
+    {"within wide window", LRNCL_CONVENTION_EXPLICIT, WI, 1, 10, 8, 1, 2, 30, 21, F32, NCHW},
+};
+
+static lrncl_desc case_desc(const struct tuning_case *tc)
+{
+    lrncl_desc d = tu_desc(tc->conv, tc->mode, tc->size, 0.9f, 0.75f, 1.5f, tc->n, tc->c, tc->h, tc->w);
+    d.window_lo = tc->lo;
+    d.window_hi = tc->hi;
+    d.alpha_divisor = LRNCL_ALPHA_OVER_N;
+    d.dtype = tc->dtype;
+    d.layout = tc->layout;
+    return d;
+}
+
+Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
+{
+    uint64_t seed = tu_seed(UINT64_C(0x70e1b10c));
+    struct tu_rng g;
+    tu_rng_init(&g, seed);
+    const bool cpu = device_is_cpu();
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const struct tuning_case *tc = &cases[ci];
+        lrncl_desc d = case_desc(tc);
+        size_t count = lrncl_desc_elements(&d), extent = tc->mode == AC ? tc->c : tc->h;
+        float *x = tu_floats(count), *dy = tu_floats(count);
+        random_inputs(&g, &d, x, dy, count);
+        double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
+        cr_assert(tu_reference(&d, x, dy, y, s, dx) == LRNCL_SUCCESS, "%s: reference: %s", tc->name,
+                  lrncl_last_error());
+
+        /* The plan's own tuning, against the reference. */
+        char label[256];
+        snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s (own tuning)", seed, tc->name);
+        lrncl_plan *p = plan_or_die(&d);
+        struct tu_device_result base;
+        const char *what = "";
+        lrncl_status st = tu_run_view(p, &d, x, dy, &base, &what);
+        cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st), lrncl_last_error());
+        tu_expect_result(label, &d, &base, y, s, dx, count);
+
+        /* NHWC across on a CPU runs whole columns of channel vectors: no channel blocks. */
+        const bool whole_only = cpu && tc->mode == AC && tc->layout == NHWC;
+        const size_t blocks[] = {1, 2, 3, 5, extent - 1, extent, extent + 3};
+        const size_t locals[] = {3, 16};
+        for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++)
+            for (size_t li = 0; li < sizeof locals / sizeof locals[0]; li++) {
+                if (blocks[bi] == 0)
+                    continue;
+                lrncl_tuning t = {locals[li], blocks[bi]};
+                snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s, local %zu, block %zu of %zu", seed, tc->name,
+                         t.local_size, t.slide_block, extent);
+                lrncl_status sf = lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &t);
+                lrncl_status sb = lrncl_plan_set_tuning(p, LRNCL_KERNEL_BACKWARD, &t);
+                if (whole_only && blocks[bi] < extent) {
+                    cr_expect(sf == LRNCL_ERROR_UNSUPPORTED && sb == LRNCL_ERROR_UNSUPPORTED,
+                              "%s: a channel block on the NHWC across vector path -> %s / %s", label,
+                              lrncl_status_string(sf), lrncl_status_string(sb));
+                    continue;
+                }
+                cr_assert(sf == LRNCL_SUCCESS && sb == LRNCL_SUCCESS, "%s: set_tuning -> %s / %s: %s", label,
+                          lrncl_status_string(sf), lrncl_status_string(sb), lrncl_last_error());
+                lrncl_tuning back;
+                cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_BACKWARD, &back) == LRNCL_SUCCESS);
+                cr_expect(back.local_size == t.local_size && back.slide_block == t.slide_block,
+                          "%s: get_tuning gave local %zu, block %zu", label, back.local_size, back.slide_block);
+                cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) == LRNCL_TUNING_USER, "%s: source", label);
+                struct tu_device_result r;
+                st = tu_run_view(p, &d, x, dy, &r, &what);
+                cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st),
+                          lrncl_last_error());
+                expect_same(label, &base, &r, count);
+                cr_expect(r.inputs_intact && r.padding_intact, "%s: inputs or padding changed", label);
+                tu_device_result_free(&r);
+            }
+        tu_device_result_free(&base);
+        lrncl_plan_release(p);
+        free(dx);
+        free(s);
+        free(y);
+        free(dy);
+        free(x);
+    }
+}
+
+/* A block's window reads its neighbours' x; in place, they may have been overwritten, so the
+ * library runs whole columns for in-place forward whatever the tuning. */
+Test(tuning, in_place_forward_ignores_the_block)
+{
+    uint64_t seed = tu_seed(UINT64_C(0x1b1ace));
+    struct tu_rng g;
+    tu_rng_init(&g, seed);
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 0.9f, 0.75f, 1.0f, 2, 40, 3, 16);
+    size_t count = lrncl_desc_elements(&d);
+    float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count), *ref = tu_floats(count);
+    random_inputs(&g, &d, x, dy, count);
+    lrncl_plan *p = plan_or_die(&d);
+    cl_mem a = tu_buffer_from(x, count), b = tu_buffer(count);
+    tu_poison(b, count);
+    cr_assert(lrncl_forward(p, tu.q, a, b, NULL, 0, NULL, NULL) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    tu_read(b, ref, count);
+    lrncl_tuning t = {16, 2};
+    cr_assert(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    cr_assert(lrncl_forward(p, tu.q, a, a, NULL, 0, NULL, NULL) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    tu_read(a, y, count);
+    size_t at = first_difference(y, ref, count);
+    cr_expect(at == count, "seed=0x%" PRIx64 ": in-place y with block 2 differs at [%zu]: %.9g vs %.9g", seed, at,
+              at < count ? (double)y[at] : 0.0, at < count ? (double)ref[at] : 0.0);
+    tu_release(&a);
+    tu_release(&b);
+    lrncl_plan_release(p);
+    free(ref);
+    free(y);
+    free(dy);
+    free(x);
+}
+
+Test(tuning, bad_tunings_are_refused_and_change_nothing)
+{
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 1.0f, 0.75f, 1.0f, 1, 8, 4, 4);
+    lrncl_plan *p = plan_or_die(&d);
+    lrncl_tuning before, after, t = {0, 4};
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &before) == LRNCL_SUCCESS);
+    cr_expect(before.local_size >= 1 && before.slide_block >= 1, "own tuning: local %zu, block %zu",
+              before.local_size, before.slide_block);
+
+    cr_expect(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_ERROR_UNSUPPORTED, "local 0 accepted");
+    cr_expect(strstr(lrncl_last_error(), "local_size 0") != NULL, "message: %s", lrncl_last_error());
+    t = (lrncl_tuning){(size_t)1 << 40, 4};
+    cr_expect(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_ERROR_UNSUPPORTED, "local 2^40 accepted");
+    cr_expect(strstr(lrncl_last_error(), "the most this kernel can launch") != NULL, "message: %s",
+              lrncl_last_error());
+    t = (lrncl_tuning){4, 0};
+    cr_expect(lrncl_plan_set_tuning(p, LRNCL_KERNEL_BACKWARD, &t) == LRNCL_ERROR_UNSUPPORTED, "block 0 accepted");
+    t = (lrncl_tuning){4, 4};
+    cr_expect(lrncl_plan_set_tuning(p, (lrncl_kernel_kind)2, &t) == LRNCL_ERROR_UNSUPPORTED, "kernel 2 accepted");
+    cr_expect(lrncl_plan_set_tuning(NULL, LRNCL_KERNEL_FORWARD, &t) == LRNCL_ERROR_NULL_ARGUMENT);
+    cr_expect(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, NULL) == LRNCL_ERROR_NULL_ARGUMENT);
+    cr_expect(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, NULL) == LRNCL_ERROR_NULL_ARGUMENT);
+    cr_expect(lrncl_plan_get_tuning(NULL, LRNCL_KERNEL_FORWARD, &after) == LRNCL_ERROR_NULL_ARGUMENT);
+
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &after) == LRNCL_SUCCESS);
+    cr_expect(after.local_size == before.local_size && after.slide_block == before.slide_block,
+              "a refused tuning changed the plan");
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) != LRNCL_TUNING_USER, "source became USER");
+    lrncl_plan_release(p);
+}
+
+Test(tuning, key_names_the_device_and_the_problem)
+{
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_PYTORCH, AC, 4, 1.0f, 0.75f, 1.0f, 2, 37, 3, 11);
+    d.dtype = F16;
+    lrncl_plan *p = plan_or_die(&d);
+    char name[256] = "", key[512], small[8];
+    cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) == CL_SUCCESS);
+    size_t need = lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, key, sizeof key);
+    cr_assert(need > 0 && need <= sizeof key, "key length %zu", need);
+    cr_expect(strlen(key) + 1 == need, "returned %zu for a key of %zu characters", need, strlen(key));
+    cr_expect(strncmp(key, name, strlen(name)) == 0, "key '%s' does not start with the device name '%s'", key, name);
+    cr_expect(strstr(key, "\tacross\tbwd\tf16\tnchw\t2x37x3x11\t2:1") != NULL, "key '%s'", key);
+    cr_expect(lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, small, sizeof small) == need);
+    cr_expect(strlen(small) == sizeof small - 1, "truncated key not terminated");
+    cr_expect(lrncl_plan_tuning_key(NULL, LRNCL_KERNEL_FORWARD, key, sizeof key) == 0);
+    lrncl_plan_release(p);
+}
+
+/* Writes text to a fresh temporary file and points LRNCL_TUNING_DB at it. */
+static void use_db(char *path, size_t len, const char *text)
+{
+    snprintf(path, len, "/tmp/lrncl-tuning-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "mkstemp failed");
+    size_t n = strlen(text);
+    cr_assert(write(fd, text, n) == (ssize_t)n);
+    close(fd);
+    cr_assert(setenv("LRNCL_TUNING_DB", path, 1) == 0);
+}
+
+Test(tuning, database_file_entries_are_used_by_key)
+{
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, WI, 3, 1.0f, 0.75f, 1.0f, 2, 3, 21, 9);
+    lrncl_plan *p = plan_or_die(&d);
+    char kf[512], kb[512], other[512], text[4096], path[64];
+    lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, kf, sizeof kf);
+    lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, kb, sizeof kb);
+    lrncl_tuning own;
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_BACKWARD, &own) == LRNCL_SUCCESS);
+    lrncl_plan_release(p);
+    /* Another shape's key must not match: 21 rows become 22. */
+    lrncl_desc d2 = d;
+    d2.h = 22;
+    p = plan_or_die(&d2);
+    lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, other, sizeof other);
+    lrncl_plan_release(p);
+
+    /* Forward: an earlier entry, then the one that wins. Backward: only entries to ignore (a
+     * work-group no device launches, a malformed one, a comment). */
+    snprintf(text, sizeof text,
+             "# a comment line\n%s\t32\t9\n%s\t4\t5\n%s\t8\t2\n%s\t%zu\t3\n%s\t8\tx\n#%s\t4\t4\n", kf, other, kf, kb,
+             (size_t)1 << 40, kb, kb);
+    use_db(path, sizeof path, text);
+    p = plan_or_die(&d);
+    lrncl_tuning t;
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
+    cr_expect(t.local_size == 8 && t.slide_block == 2, "forward from the file: local %zu, block %zu (want 8, 2)",
+              t.local_size, t.slide_block);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) == LRNCL_TUNING_FILE_DB);
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_BACKWARD, &t) == LRNCL_SUCCESS);
+    cr_expect(t.local_size == own.local_size && t.slide_block == own.slide_block,
+              "backward took a bad entry: local %zu, block %zu", t.local_size, t.slide_block);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_BACKWARD) != LRNCL_TUNING_FILE_DB);
+    lrncl_plan_release(p);
+
+    /* A missing file is no error: the plan keeps its own tuning. */
+    unlink(path);
+    p = plan_or_die(&d);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) != LRNCL_TUNING_FILE_DB);
+    lrncl_plan_release(p);
+    unsetenv("LRNCL_TUNING_DB");
+}
