@@ -128,6 +128,7 @@ typedef struct {
     int json;
     int has_device;
     unsigned platform, device;
+    const char *db_path; /* lrncl tune only: the database file to update */
 } bench_options;
 
 /* ---- option parsing ------------------------------------------------------------------------- */
@@ -148,17 +149,18 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             continue;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            cli_fail("unexpected argument '%s' (see lrncl bench --help)", arg);
+            cli_fail("unexpected argument '%s' (see lrncl %s --help)", arg, argv[1]);
             return BENCH_USAGE;
         }
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        static const char *const names[] = {"case", "runs", "layout", "dtype", "device"};
+        static const char *const names[] = {"case", "runs", "layout", "dtype", "device", "db"};
+        const int nnames = strcmp(argv[1], "tune") == 0 ? 6 : 5; /* --db is lrncl tune's */
         int which = 0;
-        while (which < 5 && !(strlen(names[which]) == len && strncmp(names[which], name, len) == 0))
+        while (which < nnames && !(strlen(names[which]) == len && strncmp(names[which], name, len) == 0))
             which++;
-        if (which == 5) {
-            cli_fail("unknown option '%.*s' for lrncl bench (see lrncl bench --help)", (int)len + 2, arg);
+        if (which == nnames) {
+            cli_fail("unknown option '%.*s' for lrncl %s (see lrncl %s --help)", (int)len + 2, arg, argv[1], argv[1]);
             return BENCH_USAGE;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
@@ -169,7 +171,8 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         if (!eq)
             i++;
         int *seen = which == 1 ? &seen_runs : which == 2 ? &seen_layout : which == 3 ? &seen_dtype : NULL;
-        if ((which == 0 && o->only_case) || (which == 4 && o->has_device) || (seen && *seen)) {
+        if ((which == 0 && o->only_case) || (which == 4 && o->has_device) || (which == 5 && o->db_path) ||
+            (seen && *seen)) {
             cli_fail("--%s given twice", names[which]);
             return BENCH_USAGE;
         }
@@ -218,6 +221,9 @@ static int parse_options(int argc, char **argv, bench_options *o) {
                 cli_fail("unknown --dtype '%s' (expected f32 or f16)", v);
                 return BENCH_USAGE;
             }
+            break;
+        case 5:
+            o->db_path = v;
             break;
         default:
             if (!cli_parse_device_pair(v, &o->platform, &o->device)) {
@@ -1334,6 +1340,221 @@ int bench_main(int argc, char **argv) {
         cli_fail("%d of %d cases failed (see above)", failed, total);
         goto done;
     }
+    rc = BENCH_OK;
+done:
+    if (cli_error_pending())
+        report_error(NULL);
+    env_close(&e);
+    return rc;
+}
+
+/* ---- lrncl tune ----------------------------------------------------------------------------- */
+
+static const char tune_usage[] =
+    "usage: lrncl tune [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16]\n"
+    "                  [--device P:D] [--db FILE]\n"
+    "\n"
+    "For each case of lrncl bench (or one), times the forward (inference) and backward kernels\n"
+    "under every work-group size (8..256) and slide block (channels across, rows within) the\n"
+    "device can launch: the median of N event-timed runs after warm-up (default 20). Every\n"
+    "candidate's output must equal the plan's own tuning bit for bit (exit 1 otherwise). The\n"
+    "fastest is then timed against the plan's own tuning, alternately, 5 times each, and kept\n"
+    "only if its median still wins. Prints both (own ms, best ms: those medians), and with --db\n"
+    "(default: $LRNCL_TUNING_DB) stores the winner there, replacing entries with the same key;\n"
+    "plans read that file when LRNCL_TUNING_DB names it.\n";
+
+enum { TUNE_MAX_ENTRIES = 2 * BENCH_NCASES, TUNE_CONFIRM = 5 };
+
+typedef struct {
+    char key[512];
+    lrncl_tuning t;
+} tune_entry;
+
+/* Median time of one pass of lrncl alone under tuning t (already set on the plan). */
+static int tune_time(const bench_env *e, const case_state *cs, int pass, double *ms) {
+    const int active[OP_COUNT] = {1, 0, 0};
+    double med[OP_COUNT];
+    int nruns[OP_COUNT];
+    if (!time_opencl(e, cs, pass, active, med, nruns))
+        return 0;
+    *ms = med[OP_LRNCL];
+    return 1;
+}
+
+/* Runs the pass once on slot 0 (its output poisoned first) and reads the output's bytes. */
+static int tune_output(const bench_env *e, const case_state *cs, int pass, void *out) {
+    int b = pass == PASS_BACKWARD ? BUF_DX : BUF_Y;
+    return fill(e, MEM(cs, 0, b), nan_pattern(cs->esize), round4(cs->tensor_bytes)) &&
+           enqueue_lrncl(e, cs, pass, 0, NULL) &&
+           cli_cl_ok(clEnqueueReadBuffer(e->q, MEM(cs, 0, b), CL_TRUE, 0, cs->tensor_bytes, out, 0, NULL, NULL),
+                     "clEnqueueReadBuffer");
+}
+
+/* Tunes one kernel of the case; the best tuning stays set on the plan and goes into *entry. */
+static int tune_kernel(const bench_env *e, case_state *cs, lrncl_kernel_kind kind, tune_entry *entry) {
+    const int pass = kind == LRNCL_KERNEL_BACKWARD ? PASS_BACKWARD : PASS_INFER;
+    const size_t extent = cs->desc.mode == LRNCL_ACROSS_CHANNELS ? cs->desc.c : cs->desc.h;
+    static const size_t locals[] = {8, 16, 32, 64, 128, 256};
+    static const size_t blocks[] = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192};
+    unsigned char *want = NULL, *got = NULL;
+    int ok = 0, tried = 0;
+    lrncl_tuning own, best;
+    double own_ms, best_ms;
+
+    TRY((want = cli_alloc(cs->tensor_bytes, 1, "the output")) && (got = cli_alloc(cs->tensor_bytes, 1, "the output")));
+    TRY(cli_lr_ok(lrncl_plan_get_tuning(cs->plan, kind, &own), "lrncl_plan_get_tuning"));
+    TRY(tune_output(e, cs, pass, want) && tune_time(e, cs, pass, &own_ms));
+    best = own;
+    best_ms = own_ms;
+    for (size_t li = 0; li < sizeof locals / sizeof locals[0]; li++)
+        for (size_t bi = 0; bi <= sizeof blocks / sizeof blocks[0]; bi++) {
+            /* the whole axis first, then the blocks shorter than it */
+            lrncl_tuning t = {locals[li], bi == 0 ? extent : blocks[bi - 1]};
+            if (bi > 0 && t.slide_block >= extent)
+                continue;
+            if (lrncl_plan_set_tuning(cs->plan, kind, &t) != LRNCL_SUCCESS)
+                continue; /* beyond this device's limits, or no blocks on this path */
+            double ms;
+            TRY(tune_output(e, cs, pass, got));
+            if (memcmp(want, got, cs->tensor_bytes) != 0) {
+                cli_fail("%s %s: local %zu, block %zu changes the output (it must not)", cs->bc->name,
+                         pass_names[pass], t.local_size, t.slide_block);
+                goto done;
+            }
+            TRY(tune_time(e, cs, pass, &ms));
+            tried++;
+            if (ms < best_ms) {
+                best_ms = ms;
+                best = t;
+            }
+        }
+    /* The sweep's first measurement runs cold and the machine drifts: the plan's own tuning and
+     * the sweep's fastest are timed again, alternately, and the fastest is kept only if it still
+     * wins (the medians of TUNE_CONFIRM alternating measurements). */
+    double own_r[TUNE_CONFIRM], best_r[TUNE_CONFIRM];
+    for (int r = 0; r < TUNE_CONFIRM; r++) {
+        TRY(cli_lr_ok(lrncl_plan_set_tuning(cs->plan, kind, &own), "lrncl_plan_set_tuning") &&
+            tune_time(e, cs, pass, &own_r[r]));
+        TRY(cli_lr_ok(lrncl_plan_set_tuning(cs->plan, kind, &best), "lrncl_plan_set_tuning") &&
+            tune_time(e, cs, pass, &best_r[r]));
+    }
+    own_ms = median(own_r, TUNE_CONFIRM);
+    best_ms = median(best_r, TUNE_CONFIRM);
+    if (!(best_ms < own_ms)) {
+        best = own;
+        best_ms = own_ms;
+    }
+    TRY(cli_lr_ok(lrncl_plan_set_tuning(cs->plan, kind, &best), "lrncl_plan_set_tuning"));
+    lrncl_plan_tuning_key(cs->plan, kind, entry->key, sizeof entry->key);
+    entry->t = best;
+    printf("%-15s %-9s %5zu %6zu %9.4f   %5zu %6zu %9.4f   %6.2fx %5d\n", cs->bc->name, pass_names[pass],
+           own.local_size, own.slide_block, own_ms, best.local_size, best.slide_block, best_ms, own_ms / best_ms, tried);
+    fflush(stdout);
+    ok = 1;
+done:
+    free(got);
+    free(want);
+    return ok;
+}
+
+/* Whether a database line holds one of the keys (its first seven tab-separated fields). */
+static int line_has_key(const char *line, const tune_entry *entries, int n) {
+    for (int i = 0; i < n; i++) {
+        size_t klen = strlen(entries[i].key);
+        if (strncmp(line, entries[i].key, klen) == 0 && line[klen] == '\t')
+            return 1;
+    }
+    return 0;
+}
+
+/* Rewrites the database: its other lines kept, then the new entries; through a temporary file
+ * renamed over it, so a failure leaves the old file whole. */
+static int write_db(const char *path, const tune_entry *entries, int n) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        cli_fail("--db: path too long");
+        return 0;
+    }
+    FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
+    if (!out) {
+        cli_fail("cannot write %s: %s", tmp, strerror(errno));
+        if (in)
+            fclose(in);
+        return 0;
+    }
+    if (in) {
+        char line[1024];
+        while (fgets(line, sizeof line, in))
+            if (!line_has_key(line, entries, n))
+                fputs(line, out);
+        fclose(in);
+    } else {
+        fputs("# lrncl tuning database (lrncl tune); tab-separated: device name, mode, pass, dtype, layout,\n"
+              "# NxCxHxW, lo:hi, local size, slide block\n", out);
+    }
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%s\t%zu\t%zu\n", entries[i].key, entries[i].t.local_size, entries[i].t.slide_block);
+    if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        cli_fail("cannot write %s: %s", path, strerror(errno));
+        remove(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+int tune_main(int argc, char **argv) {
+    bench_env e;
+    memset(&e, 0, sizeof e);
+    int rc = parse_options(argc, argv, &e.opt);
+    if (rc == BENCH_HELP) {
+        fputs(tune_usage, stdout);
+        return BENCH_OK;
+    }
+    if (rc == BENCH_OK && e.opt.json) {
+        cli_fail("lrncl tune has no --json");
+        rc = BENCH_USAGE;
+    }
+    if (rc != BENCH_OK) {
+        report_error(NULL);
+        return BENCH_USAGE;
+    }
+    const char *db = e.opt.db_path ? e.opt.db_path : getenv("LRNCL_TUNING_DB");
+    tune_entry entries[TUNE_MAX_ENTRIES];
+    int nentries = 0;
+    double t0 = now_s();
+    rc = BENCH_FAILED;
+    TRY(env_open(&e));
+    printf("lrncl tune on %s; %s %s; median of %d runs per candidate\n\n", e.device, layout_name(e.opt.layout),
+           dtype_name(e.opt.dtype), e.opt.runs);
+    printf("%-15s %-9s %5s %6s %9s   %5s %6s %9s   %7s %5s\n", "case", "pass", "local", "block", "own ms", "local",
+           "block", "best ms", "gain", "tried");
+    for (int i = 0; i < BENCH_NCASES; i++) {
+        if (e.opt.only_case && strcmp(e.opt.only_case, bench_cases[i].name) != 0)
+            continue;
+        case_state cs;
+        case_result r;
+        memset(&cs, 0, sizeof cs);
+        memset(&r, 0, sizeof r);
+        fprintf(stderr, "tune: %s ...\n", bench_cases[i].name);
+        int good = case_setup(&e, &bench_cases[i], (uint64_t)i + 1, &cs, &r);
+        /* every slot's scale, for the backward runs */
+        for (size_t s = 0; good && s < cs.nslots; s++)
+            good = enqueue_lrncl(&e, &cs, PASS_TRAIN, s, NULL);
+        good = good && cli_cl_ok(clFinish(e.q), "clFinish") &&
+               tune_kernel(&e, &cs, LRNCL_KERNEL_FORWARD, &entries[nentries]) &&
+               tune_kernel(&e, &cs, LRNCL_KERNEL_BACKWARD, &entries[nentries + 1]);
+        case_release(&cs);
+        TRY(good);
+        nentries += 2;
+    }
+    if (db) {
+        TRY(write_db(db, entries, nentries));
+        printf("\n%d entries written to %s\n", nentries, db);
+    } else {
+        printf("\nnot stored: give --db FILE (or set LRNCL_TUNING_DB)\n");
+    }
+    fflush(stdout);
+    fprintf(stderr, "tune: done in %.1f s\n", now_s() - t0);
     rc = BENCH_OK;
 done:
     if (cli_error_pending())

@@ -12,6 +12,10 @@ extern "C" {
  * 0 when every case ran and passed its checks, 1 when one did not, 2 for a bad command line. */
 int bench_main(int argc, char **argv);
 
+/* Runs `lrncl tune` (argv[1] is "tune"): times every launch tuning of the bench's cases, prints
+ * the plan's own and the fastest, and stores the fastest in the --db file. Same exit statuses. */
+int tune_main(int argc, char **argv);
+
 #ifdef __cplusplus
 }
 #endif

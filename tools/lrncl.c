@@ -7,6 +7,7 @@
  *   lrncl demo       AlexNet's LRN layers on the default device, checked against the float64
  *                    reference and timed with profiling events
  *   lrncl bench      the performance suite of SPEC section 7 (tools/bench.c)
+ *   lrncl tune       times every launch tuning of the bench's cases, stores the fastest
  *
  * Errors: exit status 1 (2 for a bad command line) and exactly one line "lrncl: <what is
  * wrong>" on stderr. cli_fail() records the first failure, the cleanup ladders run, and main prints
@@ -41,6 +42,9 @@ static const char usage_text[] =
     "  bench       [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16] [--json]\n"
     "              [--device P:D] the performance suite: time, GB/s, % of a copy, ratio to\n"
     "              oneDNN and to a naive kernel (lrncl bench --help for more)\n"
+    "  tune        [--case NAME] [--runs N] [--layout L] [--dtype T] [--device P:D] [--db FILE]\n"
+    "              times every work-group size and slide block of the bench's cases and\n"
+    "              stores the fastest for LRNCL_TUNING_DB (lrncl tune --help for more)\n"
     "\n"
     "params (the convention's meaning; defaults are Caffe's, whatever the convention):\n"
     "  --mode across|within      window across channels (default) or within a channel\n"
@@ -839,7 +843,7 @@ static int run_command(int argc, char **argv) {
     else if (backward)
         allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT);
     else {
-        cli_fail("unknown command '%s' (expected devices, forward, backward, demo or bench)", cmd);
+        cli_fail("unknown command '%s' (expected devices, forward, backward, demo, bench or tune)", cmd);
         return CLI_USAGE;
     }
     int rc = collect_options(cmd, argc - 2, argv + 2, allowed, value);
@@ -861,6 +865,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "bench") == 0) /* its own options, errors and exit statuses */
         return bench_main(argc, argv);
+    if (strcmp(argv[1], "tune") == 0)
+        return tune_main(argc, argv);
     int rc = run_command(argc, argv);
     if (rc == CLI_HELP) {
         fputs(usage_text, stdout);
