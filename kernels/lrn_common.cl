@@ -23,7 +23,13 @@
  * Numerics: squares are pre-scaled, (sqrt(a) * x)^2, so a * x^2 does not overflow float32
  * before a shrinks it; every window sum is formed afresh (no running sum that adds the head
  * and subtracts the tail, which drifts when magnitudes span many decades).
+ *
+ * No multiply-add contraction: layouts, vector widths and slide blocks promise bitwise equal
+ * results, which holds only if every path rounds the same operations. Clang contracts within a
+ * statement only, NVIDIA's compiler also across statements (a primed square fused into the
+ * window sum at a block's first channel, not at a later one), so contraction is off.
  */
+#pragma OPENCL FP_CONTRACT OFF
 #ifndef LRN_WIN_LO
 #error "LRN_WIN_LO must be defined"
 #endif

@@ -1258,6 +1258,14 @@ static int run_case(bench_env *e, int case_index, int ordinal, int total) {
             bc->mode == LRNCL_ACROSS_CHANNELS ? "across" : "within");
     int ok = case_setup(e, bc, (uint64_t)case_index + 1, &cs, &r);
     if (ok) {
+        static const char *const sources[] = {"heuristic", "built-in database", "LRNCL_TUNING_DB", "user"};
+        lrncl_tuning tf = {0, 0}, tb = {0, 0};
+        lrncl_plan_get_tuning(cs.plan, LRNCL_KERNEL_FORWARD, &tf);
+        lrncl_plan_get_tuning(cs.plan, LRNCL_KERNEL_BACKWARD, &tb);
+        fprintf(stderr, "bench: [%d/%d] %s: tuning (local, block): forward %zu, %zu (%s); backward %zu, %zu (%s)\n",
+                ordinal, total, bc->name, tf.local_size, tf.slide_block,
+                sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_FORWARD)], tb.local_size, tb.slide_block,
+                sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_BACKWARD)]);
         fprintf(stderr, "bench: [%d/%d] %s: %zu buffer sets (%.0f MiB per pass at the least), checking\n", ordinal,
                 total, bc->name, cs.nslots, (double)(cs.nslots * cs.bytes[PASS_INFER]) / 1048576.0);
         ok = case_check(e, &cs, &r);
