@@ -172,16 +172,34 @@ void lrncl_context_release(lrncl_context *c) {
     free(c);
 }
 
-static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
-    return a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
-           a->reg_window == b->reg_window && a->dtype == b->dtype && a->layout == b->layout && a->vw == b->vw;
+lrncl_status lrncl__device_is_cpu(const lrncl_context *c, int *cpu) {
+    const char *cls = getenv("LRNCL_DEVICE_CLASS");
+    if (cls && *cls) {
+        if (strcmp(cls, "cpu") != 0 && strcmp(cls, "gpu") != 0)
+            return lrncl__fail(LRNCL_ERROR_INVALID_DEVICE, "LRNCL_DEVICE_CLASS=\"%s\": expected cpu or gpu", cls);
+        *cpu = strcmp(cls, "cpu") == 0;
+        return LRNCL_SUCCESS;
+    }
+    cl_device_type type = 0;
+    cl_int err = clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
+    *cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+    return LRNCL_SUCCESS;
 }
 
-/* Builds the program of one variant: lrn_common.cl followed by the mode's file. */
+static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
+    return a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
+           a->reg_window == b->reg_window && a->dtype == b->dtype && a->layout == b->layout && a->vw == b->vw &&
+           a->ew == b->ew;
+}
+
+/* Builds the program of one variant: lrn_common.cl followed by the mode's file (or, for the
+ * element-wise variants, lrn_elementwise.cl). */
 static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
     const struct lrncl_embedded_source *common = lrncl__embedded("lrn_common");
     const struct lrncl_embedded_source *body =
-        lrncl__embedded(v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
+        lrncl__embedded(v->ew ? "lrn_elementwise" : v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
     if (!common || !body)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "kernel source missing from the library build");
 
@@ -192,18 +210,21 @@ static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_p
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clCreateProgramWithSource");
 
-    char options[256];
+    char options[320];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
-             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d",
-             v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw);
+             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d",
+             v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw,
+             v->mode == LRNCL_WITHIN_CHANNEL);
     err = clBuildProgram(prog, 1, &c->dev, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t len = 0;
         char *log = NULL;
         if (clGetProgramBuildInfo(prog, c->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) == CL_SUCCESS &&
-            (log = malloc(len + 256)) != NULL) {
-            int head = snprintf(log, 256, "clBuildProgram (%s) failed (%d); build log:\n", options, (int)err);
+            (log = malloc(len + sizeof options + 64)) != NULL) {
+            int head = snprintf(log, sizeof options + 64, "clBuildProgram (%s) failed (%d); build log:\n", options,
+                                (int)err);
+            head = head < 0 ? 0 : head; /* the head fits: options is at most sizeof options - 1 */
             if (clGetProgramBuildInfo(prog, c->dev, CL_PROGRAM_BUILD_LOG, len, log + head, NULL) != CL_SUCCESS)
                 log[head] = '\0';
             lrncl__set_error_text(log);

@@ -32,6 +32,8 @@ typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL pr
     lrncl_layout layout;         /* NCHW and NHWC strides are known at compile time */
     int vw;                      /* vector width along the contiguous axis: positions (NCHW)
                                     or channels (NHWC across, register window) */
+    int ew;                      /* 1: one work-item per element (lrn_elementwise.cl; NHWC on
+                                    GPUs), 0: column walks */
 } lrncl_variant;
 
 /* Where the elements of a view live: element (n,c,h,w) is at
@@ -66,6 +68,9 @@ struct lrncl_plan {
     size_t elements;
     lrncl_geometry geom;
     cl_kernel kernels[LRNCL_K_COUNT];
+    cl_kernel inplace_fwd;        /* element-wise across plans: the column walk, for in-place
+                                     forward (NULL otherwise) */
+    size_t inplace_local;
     lrncl_tuning tuning[LRNCL_K_COUNT];               /* work-group size, slide block */
     lrncl_tuning_source tuning_source[LRNCL_K_COUNT];
     mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe;
@@ -91,6 +96,11 @@ lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 size_t lrncl__dim0_extent(const lrncl_plan *p);
 /* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
+
+/* context.c: whether kernels are chosen for a CPU: the device's type, unless the environment
+ * variable LRNCL_DEVICE_CLASS says cpu or gpu (so that a CPU can run, and test, the GPU paths).
+ * LRNCL_ERROR_INVALID_DEVICE for another value. */
+lrncl_status lrncl__device_is_cpu(const lrncl_context *c, int *cpu);
 
 /* context.c: the program for a variant, built on first use (retained for the caller). */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);

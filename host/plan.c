@@ -245,13 +245,19 @@ static int vector_along_channels(const lrncl_variant *v) {
  * channels (across: the kernel's box sum then runs along memory; within: each tap of a row sum
  * is one contiguous vector); wider NHWC windows keep scalar work-items. */
 static lrncl_status choose_vector_width(const lrncl_context *c, const lrncl_variant *v, int *vw) {
-    cl_device_type type = 0;
-    cl_int err = clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
-    if (err != CL_SUCCESS)
-        return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
+    int cpu = 0;
+    lrncl_status st = lrncl__device_is_cpu(c, &cpu);
+    if (st != LRNCL_SUCCESS)
+        return st;
     int vec_ok = v->layout == LRNCL_LAYOUT_NCHW || (v->layout == LRNCL_LAYOUT_NHWC && v->reg_window);
-    *vw = (type & CL_DEVICE_TYPE_CPU) && vec_ok ? 8 : 1;
+    *vw = cpu && vec_ok ? 8 : 1;
     return LRNCL_SUCCESS;
+}
+
+/* GPUs run NHWC one work-item per element (lrn_elementwise.cl): the column walks would put
+ * neighbouring work-items C elements apart, and their loads would not coalesce. */
+static int choose_elementwise(const lrncl_variant *v) {
+    return v->layout == LRNCL_LAYOUT_NHWC && v->vw == 1;
 }
 
 int lrncl__vector_along_channels(const lrncl_plan *p) {
@@ -260,6 +266,8 @@ int lrncl__vector_along_channels(const lrncl_plan *p) {
 
 size_t lrncl__dim0_extent(const lrncl_plan *p) {
     const lrncl_desc *d = &p->desc;
+    if (p->variant.ew)
+        return d->h * d->w * d->c; /* every element of an image; dimension 1 is n */
     size_t extent = p->canon.mode == LRNCL_WITHIN_CHANNEL ? d->w : d->h * d->w;
     if (vector_along_channels(&p->variant)) {
         if (p->canon.mode == LRNCL_ACROSS_CHANNELS)
@@ -311,23 +319,49 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     st = choose_vector_width(c, &p->variant, &p->variant.vw);
     if (st != LRNCL_SUCCESS)
         goto fail;
+    p->variant.ew = choose_elementwise(&p->variant);
     st = lrncl__program_get(c, &p->variant, &prog);
     if (st != LRNCL_SUCCESS)
         goto fail;
-    static const char *names[2][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
-                                                  {"lrn_within_fwd", "lrn_within_bwd"}};
+    static const char *names[3][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
+                                                  {"lrn_within_fwd", "lrn_within_bwd"},
+                                                  {"lrn_ew_fwd", "lrn_ew_bwd"}};
     for (int i = 0; i < LRNCL_K_COUNT; ++i) {
         cl_int err;
-        p->kernels[i] = clCreateKernel(prog, names[canon.mode == LRNCL_WITHIN_CHANNEL][i], &err);
+        p->kernels[i] = clCreateKernel(prog, names[p->variant.ew ? 2 : canon.mode == LRNCL_WITHIN_CHANNEL][i], &err);
         if (err != CL_SUCCESS) {
             st = lrncl__cl_fail(err, "clCreateKernel");
             goto fail;
         }
     }
+    clReleaseProgram(prog); /* the kernels keep it alive */
+    prog = NULL;
+    /* In-place forward needs the column walk (each x read before its own y is written). */
+    if (p->variant.ew && canon.mode == LRNCL_ACROSS_CHANNELS && p->variant.reg_window) {
+        lrncl_variant column = p->variant;
+        column.ew = 0;
+        st = lrncl__program_get(c, &column, &prog);
+        if (st != LRNCL_SUCCESS)
+            goto fail;
+        cl_int err;
+        p->inplace_fwd = clCreateKernel(prog, "lrn_across_fwd", &err);
+        if (err != CL_SUCCESS) {
+            st = lrncl__cl_fail(err, "clCreateKernel");
+            goto fail;
+        }
+        clReleaseProgram(prog);
+        prog = NULL;
+        size_t kmax = 0;
+        err = clGetKernelWorkGroupInfo(p->inplace_fwd, c->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
+        if (err != CL_SUCCESS) {
+            st = lrncl__cl_fail(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+            goto fail;
+        }
+        p->inplace_local = kmax >= 64 ? 64 : kmax ? kmax : 1;
+    }
     st = lrncl__tuning_init(p);
     if (st != LRNCL_SUCCESS)
         goto fail;
-    clReleaseProgram(prog); /* the kernels keep it alive */
     *out = p;
     return LRNCL_SUCCESS;
 
@@ -344,6 +378,8 @@ void lrncl_plan_release(lrncl_plan *p) {
     for (int i = 0; i < LRNCL_K_COUNT; ++i)
         if (p->kernels[i])
             clReleaseKernel(p->kernels[i]);
+    if (p->inplace_fwd)
+        clReleaseKernel(p->inplace_fwd);
     mtx_destroy(&p->lock);
     free(p);
 }

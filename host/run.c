@@ -100,8 +100,10 @@ static void geometry(const lrncl_plan *p, int which, cl_uint block, size_t globa
     size_t l = p->tuning[which].local_size;
     size_t slide = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->c : d->h;
     global[0] = (extent + l - 1) / l * l;
-    global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) ? d->n : d->n * d->c;
-    global[1] *= (slide + block - 1) / block; /* the blocks along the slide axis */
+    global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) || p->variant.ew
+                    ? d->n : d->n * d->c;
+    if (!p->variant.ew)
+        global[1] *= (slide + block - 1) / block; /* the blocks along the slide axis */
     local[0] = l;
     local[1] = 1;
 }
@@ -159,8 +161,17 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
     cl_kernel k = p->kernels[LRNCL_K_FWD];
     cl_mem mems[3] = {x, y, scale};
     size_t global[2], local[2];
-    cl_uint block = slide_block(p, LRNCL_K_FWD, y && y == x);
+    const int in_place = y && y == x;
+    cl_uint block = slide_block(p, LRNCL_K_FWD, in_place);
     geometry(p, LRNCL_K_FWD, block, global, local);
+    if (in_place && p->inplace_fwd) {
+        /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
+        const size_t hw = p->desc.h * p->desc.w, l = p->inplace_local;
+        k = p->inplace_fwd;
+        global[0] = (hw + l - 1) / l * l;
+        global[1] = p->desc.n;
+        local[0] = l;
+    }
     LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 9, offsets), st, out);

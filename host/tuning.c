@@ -17,10 +17,9 @@ enum { KEY_FIELDS = 7, KEY_MAX = 512 };
 /* Work-items each kernel wants resident per compute unit on a GPU before it splits columns. */
 enum { GPU_ITEMS_PER_CU = 1024 };
 
-static int is_cpu(cl_device_id dev) {
-    cl_device_type type = 0;
-    return clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
-           (type & CL_DEVICE_TYPE_CPU);
+static int is_cpu(const lrncl_context *c) {
+    int cpu = 0;
+    return lrncl__device_is_cpu(c, &cpu) == LRNCL_SUCCESS && cpu; /* plan creation checked it */
 }
 
 /* The axis each work-item slides along: channels across, rows within. */
@@ -35,10 +34,14 @@ static size_t items_per_block(const lrncl_plan *p) {
     return lrncl__dim0_extent(p) * dim1;
 }
 
-/* Whether this kernel can split its slide axis into blocks (the NHWC across vector path, which
- * holds a whole column's pending outputs, cannot). */
+/* Whether this kernel can split its slide axis into blocks: not the NHWC across vector path
+ * (it holds a whole column's pending outputs) nor the element-wise one (it has no walk). */
 static int can_split(const lrncl_plan *p) {
-    return !(p->canon.mode == LRNCL_ACROSS_CHANNELS && lrncl__vector_along_channels(p));
+    return !p->variant.ew && !(p->canon.mode == LRNCL_ACROSS_CHANNELS && lrncl__vector_along_channels(p));
+}
+
+static const char *path_name(const lrncl_plan *p) {
+    return p->variant.ew ? "the element-wise path (NHWC on GPUs)" : "the NHWC across vector path (CPUs)";
 }
 
 /* Blocks at least 8 long and at least twice the window, so the re-read halo stays small. */
@@ -58,7 +61,7 @@ static size_t heuristic_block(const lrncl_plan *p, int which) {
     const size_t extent = slide_extent(p), least = min_block(p);
     if (!can_split(p))
         return extent;
-    if (is_cpu(p->owner->dev))
+    if (is_cpu(p->owner))
         return p->canon.mode == LRNCL_ACROSS_CHANNELS && which == LRNCL_K_FWD && least < extent ? least : extent;
     cl_uint cus = 0;
     if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS || !cus)
@@ -109,8 +112,8 @@ static lrncl_status check_tuning(const lrncl_plan *p, int which, const lrncl_tun
     if (t->slide_block < 1)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block must be at least 1");
     if (t->slide_block < slide_extent(p) && !can_split(p))
-        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block %zu < C = %zu, but the NHWC across vector "
-                           "path walks whole columns", t->slide_block, slide_extent(p));
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block %zu is below the axis (%zu), but %s has "
+                           "no slide blocks", t->slide_block, slide_extent(p), path_name(p));
     return LRNCL_SUCCESS;
 }
 

@@ -24,10 +24,11 @@
  * before a shrinks it; every window sum is formed afresh (no running sum that adds the head
  * and subtracts the tail, which drifts when magnitudes span many decades).
  *
- * No multiply-add contraction: layouts, vector widths and slide blocks promise bitwise equal
- * results, which holds only if every path rounds the same operations. Clang contracts within a
- * statement only, NVIDIA's compiler also across statements (a primed square fused into the
- * window sum at a block's first channel, not at a later one), so contraction is off.
+ * No implicit multiply-add contraction: layouts, vector widths and slide blocks promise bitwise
+ * equal results, which holds only if every path rounds the same operations. Clang contracts
+ * within a statement only, NVIDIA's compiler also across statements (a primed square fused into
+ * the window sum at a block's first channel, not at a later one), so contraction is off. Where
+ * a multiply-add is hot (the within-channel row sums) every path calls fma() explicitly.
  */
 #pragma OPENCL FP_CONTRACT OFF
 #ifndef LRN_WIN_LO

@@ -71,7 +71,7 @@ inline lrn_vec lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W, lon
     lrn_vec sum = 0.0f;
     for (long d = first; d <= last; ++d) {
         lrn_vec t = lrn_row_load(rp, w0 + d, W, sW, 0.0f) * sqrt_a;
-        sum += t * t;
+        sum = fma(t, t, sum); /* explicit: every path rounds alike (lrn_common.cl) */
     }
     return sum;
 }
@@ -260,7 +260,7 @@ inline lrn_vec lrn_nhwc_row_sq(__global const lrn_t *rp, ulong sW, long W, long 
         long q = w + d;
         if (q >= 0 && q < W) {
             lrn_vec t = lrn_chv_load(rp + (ulong)q * sW, c0, C, full, 0.0f) * sqrt_a;
-            sum += t * t;
+            sum = fma(t, t, sum);
         }
     }
     return sum;

@@ -3,7 +3,7 @@
  * bit equal to the plan's own tuning, which is itself checked against the float64 reference;
  * in-place forward stays right with a small block; bad tunings are refused with the limit named;
  * database entries are found by key, the last one winning, and entries the device cannot launch
- * or cannot parse are ignored. */
+ * or cannot parse are ignored; LRNCL_DEVICE_CLASS is validated, and its two kernel choices agree. */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -26,8 +26,12 @@ static lrncl_plan *plan_or_die(const lrncl_desc *d)
     return p;
 }
 
+/* Whether plans choose kernels as for a CPU (LRNCL_DEVICE_CLASS overrides the device type). */
 static bool device_is_cpu(void)
 {
+    const char *cls = getenv("LRNCL_DEVICE_CLASS");
+    if (cls && *cls)
+        return strcmp(cls, "cpu") == 0;
     cl_device_type type = 0;
     cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS);
     return (type & CL_DEVICE_TYPE_CPU) != 0;
@@ -136,8 +140,6 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
         cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st), lrncl_last_error());
         tu_expect_result(label, &d, &base, y, s, dx, count);
 
-        /* NHWC across on a CPU runs whole columns of channel vectors: no channel blocks. */
-        const bool whole_only = cpu && tc->mode == AC && tc->layout == NHWC;
         const size_t blocks[] = {1, 2, 3, 5, extent - 1, extent, extent + 3};
         const size_t locals[] = {3, 16};
         for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++)
@@ -149,10 +151,13 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
                          t.local_size, t.slide_block, extent);
                 lrncl_status sf = lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &t);
                 lrncl_status sb = lrncl_plan_set_tuning(p, LRNCL_KERNEL_BACKWARD, &t);
-                if (whole_only && blocks[bi] < extent) {
-                    cr_expect(sf == LRNCL_ERROR_UNSUPPORTED && sb == LRNCL_ERROR_UNSUPPORTED,
-                              "%s: a channel block on the NHWC across vector path -> %s / %s", label,
-                              lrncl_status_string(sf), lrncl_status_string(sb));
+                /* Two NHWC paths have no blocks: the across channel vectors of CPUs and the
+                 * element-wise kernels of GPUs. They must refuse a block, and say why. */
+                if (sf == LRNCL_ERROR_UNSUPPORTED && sb == LRNCL_ERROR_UNSUPPORTED) {
+                    cr_expect(tc->layout == NHWC && blocks[bi] < extent &&
+                                  strstr(lrncl_last_error(), "has no slide blocks") != NULL,
+                              "%s: refused: %s", label, lrncl_last_error());
+                    cr_expect(!cpu || tc->mode == AC, "%s: a CPU refused a within-channel block", label);
                     continue;
                 }
                 cr_assert(sf == LRNCL_SUCCESS && sb == LRNCL_SUCCESS, "%s: set_tuning -> %s / %s: %s", label,
@@ -314,4 +319,38 @@ Test(tuning, database_file_entries_are_used_by_key)
     cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) != LRNCL_TUNING_FILE_DB);
     lrncl_plan_release(p);
     unsetenv("LRNCL_TUNING_DB");
+}
+
+Test(tuning, device_class_override_is_checked)
+{
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 1.0f, 0.75f, 1.0f, 1, 8, 4, 4);
+    lrncl_plan *p = NULL;
+    cr_assert(setenv("LRNCL_DEVICE_CLASS", "fpga", 1) == 0);
+    lrncl_status st = lrncl_plan_create(tu.ctx, &d, &p);
+    cr_expect(st == LRNCL_ERROR_INVALID_DEVICE && p == NULL, "LRNCL_DEVICE_CLASS=fpga -> %s", lrncl_status_string(st));
+    cr_expect(strstr(lrncl_last_error(), "expected cpu or gpu") != NULL, "message: %s", lrncl_last_error());
+    lrncl_plan_release(p);
+    /* Both classes run and agree with each other bit for bit (NCHW: vectors of 8 against
+     * scalar work-items in blocks). */
+    size_t count = lrncl_desc_elements(&d);
+    float *x = tu_floats(count), *dy = tu_floats(count);
+    struct tu_rng g;
+    tu_rng_init(&g, tu_seed(UINT64_C(0xc1a55)));
+    random_inputs(&g, &d, x, dy, count);
+    struct tu_device_result r[2];
+    const char *classes[2] = {"cpu", "gpu"}, *what = "";
+    for (int i = 0; i < 2; i++) {
+        cr_assert(setenv("LRNCL_DEVICE_CLASS", classes[i], 1) == 0);
+        p = plan_or_die(&d);
+        st = tu_run_view(p, &d, x, dy, &r[i], &what);
+        cr_assert(st == LRNCL_SUCCESS, "class %s: %s -> %s: %s", classes[i], what, lrncl_status_string(st),
+                  lrncl_last_error());
+        lrncl_plan_release(p);
+    }
+    expect_same("cpu against gpu kernel paths", &r[0], &r[1], count);
+    tu_device_result_free(&r[1]);
+    tu_device_result_free(&r[0]);
+    unsetenv("LRNCL_DEVICE_CLASS");
+    free(dy);
+    free(x);
 }
