@@ -57,6 +57,9 @@ lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_contex
     }
     c->ctx = ctx;
     c->dev = dev;
+    cl_device_fp_config fp = 0;
+    c->cr_divide = clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS &&
+                   (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
     *out = c;
     return LRNCL_SUCCESS;
 }
@@ -213,9 +216,13 @@ static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_p
     char options[320];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
-             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d",
+             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s",
              v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw,
-             v->mode == LRNCL_WITHIN_CHANNEL);
+             v->mode == LRNCL_WITHIN_CHANNEL,
+             /* OpenCL allows 2.5 ulp for float division and 3 for sqrt, and a compiler may then
+              * round one quotient differently in two kernels; correctly rounded, every path
+              * agrees bit for bit. */
+             c->cr_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
     err = clBuildProgram(prog, 1, &c->dev, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t len = 0;

@@ -56,6 +56,7 @@ struct lrncl_context {
     mtx_t lock;                  /* guards programs and builds */
     lrncl_program_entry *programs;
     size_t builds;
+    int cr_divide;               /* the device rounds float division and sqrt correctly on request */
 };
 
 enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
