@@ -50,19 +50,21 @@ static size_t min_block(const lrncl_plan *p) {
     return b < 8 ? 8 : b;
 }
 
-/* CPUs: the across forward walks short blocks of channels: a work-item walking a whole column
- * touches a page per channel (a plane apart), more than the first-level TLB holds, and the next
- * work-item walks the same pages again; a block of 8 channels keeps each walk within a dozen
- * pages (lrncl tune on PoCL: 1.3-1.5x faster than whole columns, docs/performance.md). The
- * backward re-reads twice the window per block, and measured fastest on whole columns; within,
- * rows are contiguous and blocks measured no faster. GPUs: enough blocks to give each compute
- * unit GPU_ITEMS_PER_CU work-items. */
+/* CPUs: the across forward walks short blocks of channels, the window's reach plus 2 (at least
+ * 6): a work-item walking a whole column touches a page per channel (a plane apart) and the
+ * hardware prefetchers lose track; short walks ran 1.2-1.5x faster than whole columns on PoCL
+ * although each block re-reads the window's reach (docs/performance.md: blocks of 4-6 beat 8,
+ * and 8 beat 12 and whole columns). The backward re-reads twice the window per block, and
+ * measured fastest on whole columns; within, rows are contiguous and blocks measured no
+ * faster. GPUs: enough blocks to give each compute unit GPU_ITEMS_PER_CU work-items. */
 static size_t heuristic_block(const lrncl_plan *p, int which) {
     const size_t extent = slide_extent(p), least = min_block(p);
     if (!can_split(p))
         return extent;
-    if (is_cpu(p->owner))
-        return p->canon.mode == LRNCL_ACROSS_CHANNELS && which == LRNCL_K_FWD && least < extent ? least : extent;
+    if (is_cpu(p->owner)) {
+        size_t reach = (size_t)(p->canon.lo + p->canon.hi) + 2, b = reach < 6 ? 6 : reach;
+        return p->canon.mode == LRNCL_ACROSS_CHANNELS && which == LRNCL_K_FWD && b < extent ? b : extent;
+    }
     cl_uint cus = 0;
     if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS || !cus)
         return extent;

@@ -27,16 +27,6 @@ static void fill(float *x, size_t count, unsigned salt)
         x[i] = (float)(2.0 * tu_rng_normal(&g));
 }
 
-static lrncl_plan *plan_or_die(lrncl_context *c, const lrncl_desc *d)
-{
-    lrncl_plan *p = NULL;
-    char ds[256];
-    lrncl_status st = lrncl_plan_create(c, d, &p);
-    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
-              lrncl_status_string(st), lrncl_last_error());
-    return p;
-}
-
 /* Runs p (made from d) on tu.q and checks every output against the reference. */
 static void expect_correct(lrncl_plan *p, const lrncl_desc *d, const char *label)
 {
@@ -105,36 +95,36 @@ Test(cache, builds_once_per_variant_and_context)
 {
     size_t b0 = lrncl_context_program_builds(tu.ctx);
     lrncl_desc d1 = make_desc(LRNCL_ACROSS_CHANNELS, 5, 1e-4f, 0.75f, 1.0f, 1, 16, 4, 4);
-    lrncl_plan *p1 = plan_or_die(tu.ctx, &d1);
+    lrncl_plan *p1 = tu_plan(tu.ctx, &d1);
     size_t b1 = lrncl_context_program_builds(tu.ctx);
     cr_expect(b1 > b0, "first across/5/0.75 plan built nothing (%zu -> %zu)", b0, b1);
 
     /* Same variant, other alpha, k and shape: a cache hit. */
     lrncl_desc d2 = make_desc(LRNCL_ACROSS_CHANNELS, 5, 0.3f, 0.75f, 2.0f, 2, 9, 3, 5);
-    lrncl_plan *p2 = plan_or_die(tu.ctx, &d2);
+    lrncl_plan *p2 = tu_plan(tu.ctx, &d2);
     cr_expect(lrncl_context_program_builds(tu.ctx) == b1, "same variant, other alpha/k/shape rebuilt (%zu -> %zu)",
               b1, lrncl_context_program_builds(tu.ctx));
     /* Released and made again: still cached. */
     lrncl_plan_release(p2);
-    p2 = plan_or_die(tu.ctx, &d2);
+    p2 = tu_plan(tu.ctx, &d2);
     cr_expect(lrncl_context_program_builds(tu.ctx) == b1, "re-created plan rebuilt (%zu -> %zu)", b1,
               lrncl_context_program_builds(tu.ctx));
 
     /* Another local_size is another variant. */
     lrncl_desc d3 = make_desc(LRNCL_ACROSS_CHANNELS, 7, 1e-4f, 0.75f, 1.0f, 1, 16, 4, 4);
-    lrncl_plan *p3 = plan_or_die(tu.ctx, &d3);
+    lrncl_plan *p3 = tu_plan(tu.ctx, &d3);
     size_t b3 = lrncl_context_program_builds(tu.ctx);
     cr_expect(b3 > b1, "local_size 7 did not build (%zu -> %zu)", b1, b3);
-    lrncl_plan *p3b = plan_or_die(tu.ctx, &d3);
+    lrncl_plan *p3b = tu_plan(tu.ctx, &d3);
     cr_expect(lrncl_context_program_builds(tu.ctx) == b3, "second local_size 7 plan rebuilt");
 
     /* Another mode is another variant, cached the same way. */
     lrncl_desc d4 = make_desc(LRNCL_WITHIN_CHANNEL, 5, 0.5f, 0.75f, 1.0f, 1, 3, 6, 7);
-    lrncl_plan *p4 = plan_or_die(tu.ctx, &d4);
+    lrncl_plan *p4 = tu_plan(tu.ctx, &d4);
     size_t b4 = lrncl_context_program_builds(tu.ctx);
     cr_expect(b4 > b3, "within/5 did not build (%zu -> %zu)", b3, b4);
     lrncl_desc d5 = make_desc(LRNCL_WITHIN_CHANNEL, 5, 2.0f, 0.75f, 3.0f, 2, 2, 9, 4);
-    lrncl_plan *p5 = plan_or_die(tu.ctx, &d5);
+    lrncl_plan *p5 = tu_plan(tu.ctx, &d5);
     cr_expect(lrncl_context_program_builds(tu.ctx) == b4, "second within/5 plan rebuilt");
 
     /* Every plan, hit or miss, runs the right kernels. */
@@ -154,7 +144,7 @@ Test(cache, builds_once_per_variant_and_context)
     cr_assert(st == LRNCL_SUCCESS, "second context -> %s: %s", lrncl_status_string(st), lrncl_last_error());
     size_t c2b0 = lrncl_context_program_builds(c2);
     cr_expect(c2b0 == 0, "a new context reports %zu builds", c2b0);
-    lrncl_plan *q1 = plan_or_die(c2, &d1);
+    lrncl_plan *q1 = tu_plan(c2, &d1);
     cr_expect(lrncl_context_program_builds(c2) > c2b0, "second context did not build its own programs");
     cr_expect(lrncl_context_program_builds(tu.ctx) == b4, "building in the second context counted in the first");
     lrncl_plan_release(q1);
@@ -173,7 +163,7 @@ Test(cache, plan_copies_descriptor)
 {
     lrncl_desc d = make_desc(LRNCL_ACROSS_CHANNELS, 3, 0.7f, 0.75f, 1.5f, 1, 6, 3, 3);
     lrncl_desc keep = d;
-    lrncl_plan *p = plan_or_die(tu.ctx, &d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     d.alpha = 100.0f;
     d.local_size = 9;
     d.c = 1;
@@ -246,7 +236,7 @@ Test(refcount, nothing_leaks_after_use)
     const lrncl_mode modes[] = {LRNCL_ACROSS_CHANNELS, LRNCL_WITHIN_CHANNEL};
     for (int i = 0; i < 2; i++) {
         lrncl_desc d = make_desc(modes[i], 3, 1.0f, 0.75f, 1.0f, 2, 5, 4, 3);
-        lrncl_plan *p = plan_or_die(c, &d);
+        lrncl_plan *p = tu_plan(c, &d);
         cl_event ev = NULL;
         cr_expect(lrncl_forward(p, q, bx, by, bs, 0, NULL, NULL) == LRNCL_SUCCESS);
         cr_expect(lrncl_backward(p, q, bx, by, bdy, bs, bdx, 0, NULL, NULL) == LRNCL_SUCCESS);
@@ -292,7 +282,7 @@ static void chain(lrncl_mode mode, bool with_scale)
 {
     lrncl_desc d = make_desc(mode, 5, 0.8f, 0.75f, 1.0f, 2, 7, 5, 3);
     size_t count = lrncl_desc_elements(&d);
-    lrncl_plan *p = plan_or_die(tu.ctx, &d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     float *x = tu_floats(count), *dy = tu_floats(count), *got = tu_floats(count);
     fill(x, count, 4);
     fill(dy, count, 5);
@@ -403,7 +393,7 @@ Test(events, done_optional)
 {
     lrncl_desc d = make_desc(LRNCL_ACROSS_CHANNELS, 5, 1.0f, 0.75f, 1.0f, 1, 8, 2, 2);
     size_t count = lrncl_desc_elements(&d);
-    lrncl_plan *p = plan_or_die(tu.ctx, &d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     float x[32];
     fill(x, count, 6);
     cl_mem bx = tu_buffer_from(x, count), bdy = tu_buffer_from(x, count), by = tu_buffer(count);
@@ -497,7 +487,7 @@ static void threads(lrncl_mode mode)
 {
     lrncl_desc d = make_desc(mode, 5, 0.9f, 0.75f, 1.0f, 2, 11, 6, 5);
     size_t count = lrncl_desc_elements(&d);
-    lrncl_plan *p = plan_or_die(tu.ctx, &d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     struct worker w[N_THREADS];
     pthread_t t[N_THREADS];
     pthread_barrier_t start;

@@ -32,16 +32,6 @@
 #define EX LRNCL_CONVENTION_EXPLICIT
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-static lrncl_plan *plan_or_die(lrncl_context *c, const lrncl_desc *d)
-{
-    lrncl_plan *p = NULL;
-    char ds[320];
-    lrncl_status st = lrncl_plan_create(c, d, &p);
-    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
-              lrncl_status_string(st), lrncl_last_error());
-    return p;
-}
-
 /* Normal inputs of magnitude mag, one in ten scaled up; rounded to half for FLOAT16. */
 static void random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count, double mag)
 {
@@ -69,7 +59,7 @@ static bool run_checked(const char *label, const lrncl_desc *d, const float *x, 
     lrncl_status st = tu_reference(d, x, dy, y, s, dy ? dx : NULL);
     cr_assert(st == LRNCL_SUCCESS, "%s (%s): reference -> %s: %s", label, tu_desc_str(d, ds, sizeof ds),
               lrncl_status_string(st), lrncl_last_error());
-    lrncl_plan *p = plan_or_die(tu.ctx, d);
+    lrncl_plan *p = tu_plan(tu.ctx, d);
     const char *what = "";
     st = tu_run_view(p, d, x, dy, out, &what);
     cr_assert(st == LRNCL_SUCCESS, "%s (%s): %s -> %s: %s", label, tu_desc_str(d, ds, sizeof ds), what,
@@ -277,7 +267,7 @@ Test(mapping, table_by_hand)
         cr_expect(tu_check("reference dx", &d, NULL, rdx, dx, count, 1e-12, 0, &r), "%s: %s", label, r.msg);
 
         /* And the device, with the float32 bounds, against the loop above. */
-        lrncl_plan *p = plan_or_die(tu.ctx, &d);
+        lrncl_plan *p = tu_plan(tu.ctx, &d);
         struct tu_device_result out;
         const char *what = "";
         st = tu_run_view(p, &d, x, dy, &out, &what);
@@ -582,7 +572,7 @@ Test(layouts, disjoint_views_of_one_buffer)
     memcpy(all, x, count * sizeof(float));
     memcpy(all + 3 * span, dy, count * sizeof(float));
     cl_mem b = tu_buffer_from(all, 5 * span);
-    lrncl_plan *p = plan_or_die(tu.ctx, &d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     lrncl_status st = lrncl_forward(p, tu.q, b, b, b, 0, NULL, NULL);
     cr_assert(st == LRNCL_SUCCESS, "forward on disjoint views of one buffer -> %s: %s", lrncl_status_string(st),
               lrncl_last_error());
@@ -618,7 +608,7 @@ static void run_in_place(const lrncl_desc *d, const float *x, bool with_scale, f
     unsigned char *img = tu_image_make(d, d->offset_x, es, x, &bytes);
     unsigned char *simg = tu_image_make(d, d->offset_scale, sizeof(float), NULL, &sbytes);
     cl_mem b = tu_buffer_image(img, bytes), s = with_scale ? tu_buffer_image(simg, sbytes) : NULL;
-    lrncl_plan *p = plan_or_die(tu.ctx, d);
+    lrncl_plan *p = tu_plan(tu.ctx, d);
     char ds[320];
     lrncl_status st = lrncl_forward(p, tu.q, b, b, s, 0, NULL, NULL);
     cr_assert(st == LRNCL_SUCCESS, "in-place forward (%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
@@ -743,7 +733,7 @@ Test(float16, stores_round_to_nearest_even)
     size_t bytes = 0;
     unsigned char *img = tu_image_make(&d, 0, 2, x, &bytes);
     cl_mem bx = tu_buffer_image(img, bytes), by = tu_buffer_image(img, bytes);
-    lrncl_plan *p = plan_or_die(tu.ctx, &d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     lrncl_status st = lrncl_forward(p, tu.q, bx, by, NULL, 0, NULL, NULL);
     cr_assert(st == LRNCL_SUCCESS, "forward -> %s: %s", lrncl_status_string(st), lrncl_last_error());
     tu_read_bytes(by, img, bytes);
@@ -887,7 +877,7 @@ Test(shape_nd, folded)
             random_inputs(&g, &d, x, dy, count, 1.5);
             double y[512], s[512], dx[512];
             cr_assert(tu_reference(&four, x, dy, y, s, dx) == LRNCL_SUCCESS);
-            lrncl_plan *p = plan_or_die(tu.ctx, &d);
+            lrncl_plan *p = tu_plan(tu.ctx, &d);
             struct tu_device_result out;
             const char *what = "";
             st = tu_run_view(p, &d, x, dy, &out, &what);
@@ -965,7 +955,7 @@ Test(variants, layout_dtype_build_offsets_strides_do_not)
     size_t before = b0;
     lrncl_plan *plans[sizeof steps / sizeof steps[0]];
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        plans[i] = plan_or_die(tu.ctx, steps[i].d);
+        plans[i] = tu_plan(tu.ctx, steps[i].d);
         size_t now = lrncl_context_program_builds(tu.ctx);
         cr_expect(now - before == steps[i].new_builds, "%s: %zu program build(s), expected %zu", steps[i].name,
                   now - before, steps[i].new_builds);

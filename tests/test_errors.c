@@ -398,17 +398,6 @@ Test(errors, aliased_buffers)
     bwd_refused("backward(dx == scale)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, S);
 }
 
-/* A plan like the fixture's with some fields changed; asserted to exist. */
-static lrncl_plan *plan_like(lrncl_desc *d)
-{
-    lrncl_plan *p = NULL;
-    char ds[320];
-    lrncl_status st = lrncl_plan_create(tu.ctx, d, &p);
-    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
-              lrncl_status_string(st), lrncl_last_error());
-    return p;
-}
-
 /* In-place forward (y the same buffer and offset as x) is allowed in ACROSS_CHANNELS with a
  * window of at most 16 channels, and refused everywhere else. */
 Test(errors, in_place_rules)
@@ -417,14 +406,14 @@ Test(errors, in_place_rules)
     lrncl_desc dw = D;
     dw.mode = LRNCL_WITHIN_CHANNEL;
     dw.local_size = 3;
-    lrncl_plan *pw = plan_like(&dw);
+    lrncl_plan *pw = tu_plan(tu.ctx, &dw);
     fwd_refused("within forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, pw, tu.q, X, X, S);
     fwd_refused("within forward(y == x, scale NULL)", LRNCL_ERROR_ALIASED_BUFFERS, pw, tu.q, X, X, NULL);
     lrncl_plan_release(pw);
 
     lrncl_desc d17 = D;
     d17.local_size = 17;
-    lrncl_plan *p17 = plan_like(&d17);
+    lrncl_plan *p17 = tu_plan(tu.ctx, &d17);
     fwd_refused("across 17 forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, p17, tu.q, X, X, S);
     fwd_refused("across 17 forward(y == x, scale NULL)", LRNCL_ERROR_ALIASED_BUFFERS, p17, tu.q, X, X, NULL);
     lrncl_plan_release(p17);
@@ -433,7 +422,7 @@ Test(errors, in_place_rules)
     de.convention = LRNCL_CONVENTION_EXPLICIT;
     de.window_lo = 8;
     de.window_hi = 8;
-    lrncl_plan *pe = plan_like(&de);
+    lrncl_plan *pe = tu_plan(tu.ctx, &de);
     fwd_refused("explicit 8+1+8 forward(y == x)", LRNCL_ERROR_ALIASED_BUFFERS, pe, tu.q, X, X, S);
     lrncl_plan_release(pe);
 
@@ -448,7 +437,7 @@ Test(errors, in_place_rules)
         lrncl_desc dof = D;
         dof.offset_x = offs[i][0];
         dof.offset_y = offs[i][1];
-        lrncl_plan *po = plan_like(&dof);
+        lrncl_plan *po = tu_plan(tu.ctx, &dof);
         poison_outputs();
         cl_event ev = SENTINEL;
         lrncl_status st = lrncl_forward(po, tu.q, B, B, S, 0, NULL, &ev);
@@ -473,7 +462,7 @@ Test(errors, in_place_rules)
     dx15.convention = LRNCL_CONVENTION_EXPLICIT;
     dx15.window_lo = 0;
     dx15.window_hi = 15;
-    lrncl_plan *p16 = plan_like(&d16), *p15 = plan_like(&dx15);
+    lrncl_plan *p16 = tu_plan(tu.ctx, &d16), *p15 = tu_plan(tu.ctx, &dx15);
     lrncl_plan *ok[] = {P, p16, p15};
     const char *names[] = {"caffe 5", "pytorch 16", "explicit 0+1+15"};
     for (int i = 0; i < 3; i++)
@@ -714,7 +703,7 @@ Test(errors, buffer_too_small_views)
         lrncl_desc d = D;
         size_t *off[] = {&d.offset_x, &d.offset_y, &d.offset_scale, &d.offset_dy, &d.offset_dx};
         *off[which] = 3;
-        lrncl_plan *p = plan_like(&d);
+        lrncl_plan *p = tu_plan(tu.ctx, &d);
         char label[96];
         snprintf(label, sizeof label, "offset_%s 3, buffers of exactly the shape", names[which]);
         cl_event ev = SENTINEL;
@@ -761,7 +750,7 @@ Test(errors, buffer_too_small_views)
     size_t span = lrncl_desc_span(&ds);
     cr_assert(span == (D.n - 1) * ds.stride_n + (D.c - 1) * ds.stride_c + (D.h - 1) * ds.stride_h + D.w,
               "padded view span %zu", span);
-    lrncl_plan *ps = plan_like(&ds);
+    lrncl_plan *ps = tu_plan(tu.ctx, &ds);
     fwd_refused("strided forward(buffers of n*c*h*w)", LRNCL_ERROR_BUFFER_TOO_SMALL, ps, tu.q, X, Y, S);
     bwd_refused("strided backward(buffers of n*c*h*w)", LRNCL_ERROR_BUFFER_TOO_SMALL, ps, tu.q, X, Y, DY, S, DX);
     cl_mem big[5];
@@ -780,7 +769,7 @@ Test(errors, buffer_too_small_views)
     /* float16: x, y, dy, dx take 2 bytes an element, the scale always 4. */
     lrncl_desc dh = D;
     dh.dtype = LRNCL_FLOAT16;
-    lrncl_plan *ph = plan_like(&dh);
+    lrncl_plan *ph = tu_plan(tu.ctx, &dh);
     cl_mem hx = tu_buffer_bytes(COUNT * 2), hy = tu_buffer_bytes(COUNT * 2), hdy = tu_buffer_bytes(COUNT * 2);
     cl_mem hdx = tu_buffer_bytes(COUNT * 2), hs_small = tu_buffer_bytes(COUNT * 2), hshort = tu_buffer_bytes(COUNT * 2 - 1);
     cl_mem hs = tu_buffer_bytes(COUNT * 4);

@@ -16,16 +16,6 @@
 
 TestSuite(tuning, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
-static lrncl_plan *plan_or_die(const lrncl_desc *d)
-{
-    lrncl_plan *p = NULL;
-    char ds[320];
-    lrncl_status st = lrncl_plan_create(tu.ctx, d, &p);
-    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
-              lrncl_status_string(st), lrncl_last_error());
-    return p;
-}
-
 /* Whether plans choose kernels as for a CPU (LRNCL_DEVICE_CLASS overrides the device type). */
 static bool device_is_cpu(void)
 {
@@ -133,7 +123,7 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
         /* The plan's own tuning, against the reference. */
         char label[256];
         snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s (own tuning)", seed, tc->name);
-        lrncl_plan *p = plan_or_die(&d);
+        lrncl_plan *p = tu_plan(tu.ctx, &d);
         struct tu_device_result base;
         const char *what = "";
         lrncl_status st = tu_run_view(p, &d, x, dy, &base, &what);
@@ -196,7 +186,7 @@ Test(tuning, in_place_forward_ignores_the_block)
     size_t count = lrncl_desc_elements(&d);
     float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count), *ref = tu_floats(count);
     random_inputs(&g, &d, x, dy, count);
-    lrncl_plan *p = plan_or_die(&d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     cl_mem a = tu_buffer_from(x, count), b = tu_buffer(count);
     tu_poison(b, count);
     cr_assert(lrncl_forward(p, tu.q, a, b, NULL, 0, NULL, NULL) == LRNCL_SUCCESS, "%s", lrncl_last_error());
@@ -220,7 +210,7 @@ Test(tuning, in_place_forward_ignores_the_block)
 Test(tuning, bad_tunings_are_refused_and_change_nothing)
 {
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 1.0f, 0.75f, 1.0f, 1, 8, 4, 4);
-    lrncl_plan *p = plan_or_die(&d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     lrncl_tuning before, after, t = {0, 4};
     cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &before) == LRNCL_SUCCESS);
     cr_expect(before.local_size >= 1 && before.slide_block >= 1, "own tuning: local %zu, block %zu",
@@ -252,7 +242,7 @@ Test(tuning, key_names_the_device_and_the_problem)
 {
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_PYTORCH, AC, 4, 1.0f, 0.75f, 1.0f, 2, 37, 3, 11);
     d.dtype = F16;
-    lrncl_plan *p = plan_or_die(&d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     char name[256] = "", key[512], small[8];
     cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) == CL_SUCCESS);
     size_t need = lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, key, sizeof key);
@@ -281,7 +271,7 @@ static void use_db(char *path, size_t len, const char *text)
 Test(tuning, database_file_entries_are_used_by_key)
 {
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, WI, 3, 1.0f, 0.75f, 1.0f, 2, 3, 21, 9);
-    lrncl_plan *p = plan_or_die(&d);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
     char kf[512], kb[512], other[512], text[4096], path[64];
     lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, kf, sizeof kf);
     lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, kb, sizeof kb);
@@ -291,7 +281,7 @@ Test(tuning, database_file_entries_are_used_by_key)
     /* Another shape's key must not match: 21 rows become 22. */
     lrncl_desc d2 = d;
     d2.h = 22;
-    p = plan_or_die(&d2);
+    p = tu_plan(tu.ctx, &d2);
     lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, other, sizeof other);
     lrncl_plan_release(p);
 
@@ -301,7 +291,7 @@ Test(tuning, database_file_entries_are_used_by_key)
              "# a comment line\n%s\t32\t9\n%s\t4\t5\n%s\t8\t2\n%s\t%zu\t3\n%s\t8\tx\n#%s\t4\t4\n", kf, other, kf, kb,
              (size_t)1 << 40, kb, kb);
     use_db(path, sizeof path, text);
-    p = plan_or_die(&d);
+    p = tu_plan(tu.ctx, &d);
     lrncl_tuning t;
     cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
     cr_expect(t.local_size == 8 && t.slide_block == 2, "forward from the file: local %zu, block %zu (want 8, 2)",
@@ -315,7 +305,7 @@ Test(tuning, database_file_entries_are_used_by_key)
 
     /* A missing file is no error: the plan keeps its own tuning. */
     unlink(path);
-    p = plan_or_die(&d);
+    p = tu_plan(tu.ctx, &d);
     cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) != LRNCL_TUNING_FILE_DB);
     lrncl_plan_release(p);
     unsetenv("LRNCL_TUNING_DB");
@@ -341,7 +331,7 @@ Test(tuning, device_class_override_is_checked)
     const char *classes[2] = {"cpu", "gpu"}, *what = "";
     for (int i = 0; i < 2; i++) {
         cr_assert(setenv("LRNCL_DEVICE_CLASS", classes[i], 1) == 0);
-        p = plan_or_die(&d);
+        p = tu_plan(tu.ctx, &d);
         st = tu_run_view(p, &d, x, dy, &r[i], &what);
         cr_assert(st == LRNCL_SUCCESS, "class %s: %s -> %s: %s", classes[i], what, lrncl_status_string(st),
                   lrncl_last_error());

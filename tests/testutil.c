@@ -785,3 +785,13 @@ lrncl_desc tu_desc(lrncl_convention conv, lrncl_mode mode, int size, float alpha
     d.w = w;
     return d;
 }
+
+lrncl_plan *tu_plan(lrncl_context *c, const lrncl_desc *d)
+{
+    lrncl_plan *p = NULL;
+    char ds[320];
+    lrncl_status st = lrncl_plan_create(c, d, &p);
+    cr_assert(st == LRNCL_SUCCESS && p, "lrncl_plan_create(%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds),
+              lrncl_status_string(st), lrncl_last_error());
+    return p;
+}

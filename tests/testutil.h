@@ -46,6 +46,9 @@ double *tu_doubles(size_t count);
 void   tu_to_double(const float *src, double *dst, size_t count);
 
 /* ---- running a plan ----------------------------------------------------------------------- */
+/* lrncl_plan_create on context c, asserted to succeed (the failure names the descriptor). */
+lrncl_plan *tu_plan(lrncl_context *c, const lrncl_desc *d);
+
 /* Everything a plan produces for one input: forward with and without a scale buffer, backward
  * with the forward's scale and with scale NULL. Each output buffer is poisoned before each run. */
 struct tu_device_result {

@@ -1305,18 +1305,33 @@ static int run_case(bench_env *e, int case_index, int ordinal, int total) {
     return ok && r.failed_checks == 0;
 }
 
-int bench_main(int argc, char **argv) {
-    bench_env e;
-    memset(&e, 0, sizeof e);
-    int rc = parse_options(argc, argv, &e.opt);
+/* Parses the command line of bench or tune into e->opt; 0 when the command ends here (help
+ * printed: *status 0; a bad command line reported: *status 2). json_ok: whether --json is. */
+static int start_command(int argc, char **argv, bench_env *e, const char *usage, int json_ok, int *status) {
+    memset(e, 0, sizeof *e);
+    int rc = parse_options(argc, argv, &e->opt);
     if (rc == BENCH_HELP) {
-        fputs(bench_usage, stdout);
-        return BENCH_OK;
+        fputs(usage, stdout);
+        *status = BENCH_OK;
+        return 0;
+    }
+    if (rc == BENCH_OK && e->opt.json && !json_ok) {
+        cli_fail("lrncl %s has no --json", argv[1]);
+        rc = BENCH_USAGE;
     }
     if (rc != BENCH_OK) {
         report_error(NULL);
-        return BENCH_USAGE;
+        *status = BENCH_USAGE;
+        return 0;
     }
+    return 1;
+}
+
+int bench_main(int argc, char **argv) {
+    bench_env e;
+    int rc;
+    if (!start_command(argc, argv, &e, bench_usage, 1, &rc))
+        return rc;
     double t0 = now_s();
     rc = BENCH_FAILED;
     TRY(env_open(&e));
@@ -1512,20 +1527,9 @@ static int write_db(const char *path, const tune_entry *entries, int n) {
 
 int tune_main(int argc, char **argv) {
     bench_env e;
-    memset(&e, 0, sizeof e);
-    int rc = parse_options(argc, argv, &e.opt);
-    if (rc == BENCH_HELP) {
-        fputs(tune_usage, stdout);
-        return BENCH_OK;
-    }
-    if (rc == BENCH_OK && e.opt.json) {
-        cli_fail("lrncl tune has no --json");
-        rc = BENCH_USAGE;
-    }
-    if (rc != BENCH_OK) {
-        report_error(NULL);
-        return BENCH_USAGE;
-    }
+    int rc;
+    if (!start_command(argc, argv, &e, tune_usage, 0, &rc))
+        return rc;
     const char *db = e.opt.db_path ? e.opt.db_path : getenv("LRNCL_TUNING_DB");
     tune_entry entries[TUNE_MAX_ENTRIES];
     int nentries = 0;
