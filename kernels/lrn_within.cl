@@ -120,22 +120,9 @@ inline lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global cons
 #define LRN_ROW_RATIO lrn_within_row_ratio
 #endif
 
-/* y = x * scale^-beta; y and scale may each be NULL (then not written). */
-__kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
-                             uint C, uint H, uint W, float sqrt_a, float k, float beta,
-                             ulong4 strides, ulong8 offs, uint RB) {
-    LRN_DECLARE_STRIDES(C, H, W, strides);
-    const long w0 = get_global_id(0) * LRN_VW;
-    if (w0 >= (long)W)
-        return;
-    const uint nb = (H + RB - 1) / RB;
-    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
-    const ulong plane = get_global_id(1) / nb;
-    const ulong pos = (plane / C) * sN + (plane % C) * sC;
-    __global const lrn_t *xp = x + offs.s0 + pos;
-    __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
-    __global float *sp = scale ? scale + offs.s2 + pos : 0;
-
+/* Forward over rows [h0, h1) of one column group (xp, yp, sp at the plane's row 0). */
+inline void lrn_within_fwd_rows(__global const lrn_t *xp, __global lrn_t *yp, __global float *sp, uint H, uint W,
+                                ulong sH, ulong sW, long w0, long h0, long h1, float sqrt_a, float k, float beta) {
 #if LRN_REG_WINDOW
     /* At row h: hs[p] = row sums of row h - lo + p, p = 0 .. WIN-1. */
     lrn_vec hs[LRN_WIN];
@@ -169,14 +156,10 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
     }
 }
 
-/* dx = dy * scale^-beta - 2ab * x * SUM over the mirrored box of dy*y/scale. The scale is
- * required (the host computes it first when the caller has none); sqrt_a and k are unused. */
-__kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
-                             __global const float *scale, __global lrn_t *dx,
-                             uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
+/* y = x * scale^-beta; y and scale may each be NULL (then not written). */
+__kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+                             uint C, uint H, uint W, float sqrt_a, float k, float beta,
                              ulong4 strides, ulong8 offs, uint RB) {
-    (void)sqrt_a;
-    (void)k;
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const long w0 = get_global_id(0) * LRN_VW;
     if (w0 >= (long)W)
@@ -185,10 +168,21 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
     const ulong plane = get_global_id(1) / nb;
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
-    __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
-    __global const float *sp = scale + offs.s2 + pos;
-    __global lrn_t *dxp = dx + offs.s4 + pos;
+    __global const lrn_t *xp = x + offs.s0 + pos;
+    __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
+    __global float *sp = scale ? scale + offs.s2 + pos : 0;
+    /* One block (CPUs): h0 = 0 and h1 = H as constants, so the priming's bounds fold at compile
+     * time (8-12% faster on PoCL than the same code with h0 and h1 from the launch). */
+    if (nb == 1)
+        lrn_within_fwd_rows(xp, yp, sp, H, W, sH, sW, w0, 0, (long)H, sqrt_a, k, beta);
+    else
+        lrn_within_fwd_rows(xp, yp, sp, H, W, sH, sW, w0, h0, h1, sqrt_a, k, beta);
+}
 
+/* Backward over rows [h0, h1) of one column group (pointers at the plane's row 0). */
+inline void lrn_within_bwd_rows(__global const lrn_t *xp, __global const lrn_t *yp, __global const lrn_t *dyp,
+                                __global const float *sp, __global lrn_t *dxp, uint H, uint W, ulong sH, ulong sW,
+                                long w0, long h0, long h1, float beta, float two_ab) {
 #if LRN_REG_WINDOW
     /* At row h: hr[p] = ratio row sums of row h - hi + p, p = 0 .. WIN-1. */
     lrn_vec hr[LRN_WIN];
@@ -222,6 +216,31 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
         LRN_REG_SHIFT(hr, LRN_WIN);
 #endif
     }
+}
+
+/* dx = dy * scale^-beta - 2ab * x * SUM over the mirrored box of dy*y/scale. The scale is
+ * required (the host computes it first when the caller has none); sqrt_a and k are unused. */
+__kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+                             __global const float *scale, __global lrn_t *dx,
+                             uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
+                             ulong4 strides, ulong8 offs, uint RB) {
+    (void)sqrt_a;
+    (void)k;
+    LRN_DECLARE_STRIDES(C, H, W, strides);
+    const long w0 = get_global_id(0) * LRN_VW;
+    if (w0 >= (long)W)
+        return;
+    const uint nb = (H + RB - 1) / RB;
+    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
+    const ulong plane = get_global_id(1) / nb;
+    const ulong pos = (plane / C) * sN + (plane % C) * sC;
+    __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
+    __global const float *sp = scale + offs.s2 + pos;
+    __global lrn_t *dxp = dx + offs.s4 + pos;
+    if (nb == 1) /* constant bounds, as in the forward */
+        lrn_within_bwd_rows(xp, yp, dyp, sp, dxp, H, W, sH, sW, w0, 0, (long)H, beta, two_ab);
+    else
+        lrn_within_bwd_rows(xp, yp, dyp, sp, dxp, H, W, sH, sW, w0, h0, h1, beta, two_ab);
 }
 #endif /* !LRN_NHWC_VEC */
 
