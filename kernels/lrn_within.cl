@@ -23,6 +23,14 @@
 #error "the NHWC vector path needs LRN_REG_WINDOW"
 #endif
 
+/* This work-item's rows: dimension 1 is (planes or n) times the row blocks of RB rows, blocks
+ * fastest. Declares nb (blocks per plane), h0 .. h1 (the block's rows) and `outer`, the plane
+ * (or n) the work-item belongs to. */
+#define LRN_ROW_BLOCK(H, RB, outer)                                                                \
+    const uint nb = ((H) + (RB) - 1) / (RB);                                                       \
+    const long h0 = (long)(get_global_id(1) % nb) * (RB), h1 = min((long)(H), h0 + (long)(RB));    \
+    const ulong outer = get_global_id(1) / nb
+
 #if !LRN_NHWC_VEC
 
 /* LRN_VW values of one row from column q on (column stride sW; LRN_VW > 1 implies sW = 1);
@@ -164,9 +172,7 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
     const long w0 = get_global_id(0) * LRN_VW;
     if (w0 >= (long)W)
         return;
-    const uint nb = (H + RB - 1) / RB;
-    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
-    const ulong plane = get_global_id(1) / nb;
+    LRN_ROW_BLOCK(H, RB, plane);
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos;
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
@@ -230,9 +236,7 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     const long w0 = get_global_id(0) * LRN_VW;
     if (w0 >= (long)W)
         return;
-    const uint nb = (H + RB - 1) / RB;
-    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
-    const ulong plane = get_global_id(1) / nb;
+    LRN_ROW_BLOCK(H, RB, plane);
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
     __global const float *sp = scale + offs.s2 + pos;
@@ -345,9 +349,7 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
     const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
     if (i >= groups * W)
         return;
-    const uint nb = (H + RB - 1) / RB;
-    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
-    const ulong n = get_global_id(1) / nb;
+    LRN_ROW_BLOCK(H, RB, n);
     const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
     if (c0 + LRN_VW <= (long)C)
         lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, n, h0, h1, c0, w, 1);
@@ -402,9 +404,7 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
     if (i >= groups * W)
         return;
-    const uint nb = (H + RB - 1) / RB;
-    const long h0 = (long)(get_global_id(1) % nb) * RB, h1 = min((long)H, h0 + (long)RB);
-    const ulong n = get_global_id(1) / nb;
+    LRN_ROW_BLOCK(H, RB, n);
     const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
     if (c0 + LRN_VW <= (long)C)
         lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, n, h0, h1, c0, w, 1);
