@@ -19,7 +19,8 @@
  *
  * Ownership and threads: the library never prints and never creates hidden queues. A context
  * retains the cl_context you give it and releases it on lrncl_context_release. Plans are
- * immutable after creation and may be used from several threads at once. Run functions only
+ * immutable after creation, apart from their launch tuning (lrncl_plan_set_tuning, which
+ * never changes results), and may be used from several threads at once. Run functions only
  * enqueue (no clFinish inside); they follow clEnqueue* argument order: queue by value, wait
  * list in, event out. On failure nothing is enqueued and *done is left untouched.
  */
