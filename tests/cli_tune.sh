@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# lrncl tune: stores one entry per kernel under the plan's key, replaces its own entries on a
+# second run (keeping the file's other lines), and lrncl bench then takes its tuning from the
+# file. Bad command lines exit 2, an unwritable database 1. Usage: cli_tune.sh path/to/lrncl
+set -euo pipefail
+lrncl=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "cli_tune: $*" >&2; exit 1; }
+db=$dir/tuning.db
+entries() { grep -vc '^#' "$db" || true; }
+
+"$lrncl" tune --case within-small --runs 2 --db "$db" > "$dir/out1" 2> "$dir/err1" || fail "tune failed: $(cat "$dir/err1")"
+[ "$(entries)" = 2 ] || fail "expected 2 entries after the first run, got $(entries): $(cat "$db")"
+for pass in fwd bwd; do
+  grep -q $'\twithin\t'"$pass"$'\tf32\tnchw\t32x32x16x16\t1:1\t[0-9]*\t[0-9]*$' "$db" ||
+    fail "no well-formed $pass entry: $(cat "$db")"
+done
+grep -q 'within-small *fwd-infer' "$dir/out1" || fail "no table row: $(cat "$dir/out1")"
+
+echo "# a line of the user's" >> "$db"
+"$lrncl" tune --case within-small --runs 2 --db "$db" > "$dir/out2" 2> "$dir/err2" || fail "second tune failed"
+[ "$(entries)" = 2 ] || fail "the second run left $(entries) entries (want 2): $(cat "$db")"
+grep -q "^# a line of the user's$" "$db" || fail "the second run dropped the file's other lines"
+
+LRNCL_TUNING_DB=$db "$lrncl" bench --case within-small --runs 2 > /dev/null 2> "$dir/err3" ||
+  fail "bench failed: $(cat "$dir/err3")"
+grep -q 'tuning (local, block): forward .* (LRNCL_TUNING_DB); backward .* (LRNCL_TUNING_DB)' "$dir/err3" ||
+  fail "bench did not take its tuning from the file: $(grep tuning "$dir/err3")"
+
+set +e
+"$lrncl" tune --json > /dev/null 2>&1; [ $? = 2 ] || fail "tune --json did not exit 2"
+"$lrncl" bench --db "$db" > /dev/null 2>&1; [ $? = 2 ] || fail "bench --db did not exit 2"
+"$lrncl" tune --case within-small --runs 1 --db "$dir/no/such/dir/t.db" > /dev/null 2> "$dir/err4"
+[ $? = 1 ] || fail "an unwritable database did not exit 1"
+grep -q 'cannot write' "$dir/err4" || fail "no reason given for the unwritable database: $(cat "$dir/err4")"
+echo "cli_tune: ok"
