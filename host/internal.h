@@ -69,6 +69,7 @@ struct lrncl_plan {
     size_t elements;
     lrncl_geometry geom;
     cl_kernel kernels[LRNCL_K_COUNT];
+    int cpu;                      /* kernels chosen for a CPU (lrncl__device_is_cpu) */
     cl_kernel inplace_fwd;        /* element-wise across plans: the column walk, for in-place
                                      forward (NULL otherwise) */
     size_t inplace_local;
@@ -95,6 +96,10 @@ lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 
 /* plan.c: work-items along dimension 0 (before rounding up to the work-group size). */
 size_t lrncl__dim0_extent(const lrncl_plan *p);
+/* plan.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
+size_t lrncl__dim1_outer(const lrncl_plan *p);
+/* plan.c: the axis each work-item slides along: C across, H within. */
+size_t lrncl__slide_extent(const lrncl_plan *p);
 /* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
@@ -114,6 +119,8 @@ const struct lrncl_embedded_source *lrncl__embedded(const char *name);
 /* tuning.c: the plan's starting tuning of each kernel (database file, built-in, heuristic);
  * needs p->kernels. */
 lrncl_status lrncl__tuning_init(lrncl_plan *p);
+/* tuning.c: the largest work-group kernel k can launch along dimension 0 on the plan's device. */
+lrncl_status lrncl__kernel_max_local(const lrncl_plan *p, cl_kernel k, size_t *out);
 
 /* Evaluates an OpenCL call; on failure records it and jumps to the function's cleanup label. */
 #define LRNCL_CL_CHECK(call, status_var, label)                                   \

@@ -244,14 +244,9 @@ static int vector_along_channels(const lrncl_variant *v) {
  * NCHW: 8 adjacent positions (h*w across, w within). NHWC with a register window: 8 adjacent
  * channels (across: the kernel's box sum then runs along memory; within: each tap of a row sum
  * is one contiguous vector); wider NHWC windows keep scalar work-items. */
-static lrncl_status choose_vector_width(const lrncl_context *c, const lrncl_variant *v, int *vw) {
-    int cpu = 0;
-    lrncl_status st = lrncl__device_is_cpu(c, &cpu);
-    if (st != LRNCL_SUCCESS)
-        return st;
+static int choose_vector_width(int cpu, const lrncl_variant *v) {
     int vec_ok = v->layout == LRNCL_LAYOUT_NCHW || (v->layout == LRNCL_LAYOUT_NHWC && v->reg_window);
-    *vw = cpu && vec_ok ? 8 : 1;
-    return LRNCL_SUCCESS;
+    return cpu && vec_ok ? 8 : 1;
 }
 
 /* GPUs run NHWC one work-item per element (lrn_elementwise.cl): the column walks would put
@@ -276,6 +271,16 @@ size_t lrncl__dim0_extent(const lrncl_plan *p) {
         return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * extent;
     }
     return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
+}
+
+size_t lrncl__dim1_outer(const lrncl_plan *p) {
+    const lrncl_desc *d = &p->desc;
+    int per_image = p->canon.mode == LRNCL_ACROSS_CHANNELS || vector_along_channels(&p->variant) || p->variant.ew;
+    return per_image ? d->n : d->n * d->c;
+}
+
+size_t lrncl__slide_extent(const lrncl_plan *p) {
+    return p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
 }
 
 lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out) {
@@ -316,9 +321,10 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     p->variant.dtype = d->dtype;
     p->variant.layout = d->layout;
     cl_program prog = NULL;
-    st = choose_vector_width(c, &p->variant, &p->variant.vw);
+    st = lrncl__device_is_cpu(c, &p->cpu);
     if (st != LRNCL_SUCCESS)
         goto fail;
+    p->variant.vw = choose_vector_width(p->cpu, &p->variant);
     p->variant.ew = choose_elementwise(&p->variant);
     st = lrncl__program_get(c, &p->variant, &prog);
     if (st != LRNCL_SUCCESS)
@@ -351,13 +357,11 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
         }
         clReleaseProgram(prog);
         prog = NULL;
-        size_t kmax = 0;
-        err = clGetKernelWorkGroupInfo(p->inplace_fwd, c->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
-        if (err != CL_SUCCESS) {
-            st = lrncl__cl_fail(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
+        size_t kmax = 1;
+        st = lrncl__kernel_max_local(p, p->inplace_fwd, &kmax);
+        if (st != LRNCL_SUCCESS)
             goto fail;
-        }
-        p->inplace_local = kmax >= 64 ? 64 : kmax ? kmax : 1;
+        p->inplace_local = kmax >= 64 ? 64 : kmax;
     }
     st = lrncl__tuning_init(p);
     if (st != LRNCL_SUCCESS)

@@ -95,13 +95,10 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
  * within with vectors along the channels: dimension 0 then walks (column, channel group) and
  * dimension 1 is n. */
 static void geometry(const lrncl_plan *p, int which, cl_uint block, size_t global[2], size_t local[2]) {
-    const lrncl_desc *d = &p->desc;
-    size_t extent = lrncl__dim0_extent(p);
+    size_t extent = lrncl__dim0_extent(p), slide = lrncl__slide_extent(p);
     size_t l = p->tuning[which].local_size;
-    size_t slide = p->canon.mode == LRNCL_ACROSS_CHANNELS ? d->c : d->h;
     global[0] = (extent + l - 1) / l * l;
-    global[1] = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) || p->variant.ew
-                    ? d->n : d->n * d->c;
+    global[1] = lrncl__dim1_outer(p);
     if (!p->variant.ew)
         global[1] *= (slide + block - 1) / block; /* the blocks along the slide axis */
     local[0] = l;
@@ -112,8 +109,7 @@ static void geometry(const lrncl_plan *p, int which, cl_uint block, size_t globa
  * for in-place forward (a block's window reads its neighbours' x, which they may have
  * overwritten). */
 static cl_uint slide_block(const lrncl_plan *p, int which, int in_place) {
-    size_t slide = p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
-    size_t b = p->tuning[which].slide_block;
+    size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
     return (cl_uint)(in_place || b > slide ? slide : b);
 }
 

@@ -17,21 +17,9 @@ enum { KEY_FIELDS = 7, KEY_MAX = 512 };
 /* Work-items each kernel wants resident per compute unit on a GPU before it splits columns. */
 enum { GPU_ITEMS_PER_CU = 1024 };
 
-static int is_cpu(const lrncl_context *c) {
-    int cpu = 0;
-    return lrncl__device_is_cpu(c, &cpu) == LRNCL_SUCCESS && cpu; /* plan creation checked it */
-}
-
-/* The axis each work-item slides along: channels across, rows within. */
-static size_t slide_extent(const lrncl_plan *p) {
-    return p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
-}
-
 /* Work-items of one block (before rounding dimension 0 up to the work-group size). */
 static size_t items_per_block(const lrncl_plan *p) {
-    const lrncl_desc *d = &p->desc;
-    size_t dim1 = p->canon.mode == LRNCL_ACROSS_CHANNELS || lrncl__vector_along_channels(p) ? d->n : d->n * d->c;
-    return lrncl__dim0_extent(p) * dim1;
+    return lrncl__dim0_extent(p) * lrncl__dim1_outer(p);
 }
 
 /* Whether this kernel can split its slide axis into blocks: not the NHWC across vector path
@@ -58,10 +46,10 @@ static size_t min_block(const lrncl_plan *p) {
  * measured fastest on whole columns; within, rows are contiguous and blocks measured no
  * faster. GPUs: enough blocks to give each compute unit GPU_ITEMS_PER_CU work-items. */
 static size_t heuristic_block(const lrncl_plan *p, int which) {
-    const size_t extent = slide_extent(p), least = min_block(p);
+    const size_t extent = lrncl__slide_extent(p), least = min_block(p);
     if (!can_split(p))
         return extent;
-    if (is_cpu(p->owner)) {
+    if (p->cpu) {
         size_t reach = (size_t)(p->canon.lo + p->canon.hi) + 2, b = reach < 6 ? 6 : reach;
         return p->canon.mode == LRNCL_ACROSS_CHANNELS && which == LRNCL_K_FWD && b < extent ? b : extent;
     }
@@ -77,10 +65,9 @@ static size_t heuristic_block(const lrncl_plan *p, int which) {
 }
 
 /* The largest work-group the kernel can launch along dimension 0 on this device. */
-static lrncl_status kernel_max_local(const lrncl_plan *p, int which, size_t *out) {
+lrncl_status lrncl__kernel_max_local(const lrncl_plan *p, cl_kernel k, size_t *out) {
     size_t kmax = 0, dev_items[3] = {0, 0, 0};
-    cl_int err = clGetKernelWorkGroupInfo(p->kernels[which], p->owner->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
-                                          &kmax, NULL);
+    cl_int err = clGetKernelWorkGroupInfo(k, p->owner->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clGetKernelWorkGroupInfo(CL_KERNEL_WORK_GROUP_SIZE)");
     err = clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof dev_items, dev_items, NULL);
@@ -105,7 +92,7 @@ static size_t heuristic_local(const lrncl_plan *p, size_t kmax) {
 
 static lrncl_status check_tuning(const lrncl_plan *p, int which, const lrncl_tuning *t) {
     size_t kmax = 1;
-    lrncl_status st = kernel_max_local(p, which, &kmax);
+    lrncl_status st = lrncl__kernel_max_local(p, p->kernels[which], &kmax);
     if (st != LRNCL_SUCCESS)
         return st;
     if (t->local_size < 1 || t->local_size > kmax)
@@ -113,9 +100,9 @@ static lrncl_status check_tuning(const lrncl_plan *p, int which, const lrncl_tun
                            "kernel can launch on the device", t->local_size, kmax);
     if (t->slide_block < 1)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block must be at least 1");
-    if (t->slide_block < slide_extent(p) && !can_split(p))
+    if (t->slide_block < lrncl__slide_extent(p) && !can_split(p))
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: slide_block %zu is below the axis (%zu), but %s has "
-                           "no slide blocks", t->slide_block, slide_extent(p), path_name(p));
+                           "no slide blocks", t->slide_block, lrncl__slide_extent(p), path_name(p));
     return LRNCL_SUCCESS;
 }
 
@@ -214,7 +201,7 @@ lrncl_status lrncl__tuning_init(lrncl_plan *p) {
         char key[KEY_MAX];
         lrncl_tuning t;
         size_t kmax = 1;
-        st = kernel_max_local(p, i, &kmax);
+        st = lrncl__kernel_max_local(p, p->kernels[i], &kmax);
         if (st != LRNCL_SUCCESS)
             break;
         p->tuning[i].local_size = heuristic_local(p, kmax);
