@@ -153,15 +153,17 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
 
 /* Forward over channels [c0, c1) of one column (xp, yp, sp at channel 0), window in registers.
  * T is float or lrn_vec; LD/ST load and store T of the storage type, STS stores T to the float
- * scale. */
+ * scale. Only a long walk (whole columns) prefetches: a slide block's prefetches would fetch
+ * other blocks' channels, and cost 10-30% on PoCL with blocks of 6 (docs/performance.md). */
 #define LRN_ACROSS_FWD_COLUMN(T, LD, ST, STS)                                                      \
     do {                                                                                           \
         /* At channel c: xv[p] = x(c - lo + p), sq[p] = (sqrt_a * xv[p])^2, p = 0 .. WIN-1. */      \
         T xv[LRN_WIN], sq[LRN_WIN];                                                                \
         LRN_ACROSS_PRIME_WINDOW(T, LD, c0, xv, sq);                                                \
+        const int long_walk = c1 - c0 > 2 * LRN_PF_DIST;                                           \
         for (uint c = c0; c < c1; ++c) {                                                           \
             long ch = (long)c + LRN_WIN_HI;                                                        \
-            if (ch + LRN_PF_DIST < (long)C)                                                        \
+            if (long_walk && ch + LRN_PF_DIST < (long)C)                                           \
                 LRN_PREFETCH(xp + (ulong)(ch + LRN_PF_DIST) * sC);                                 \
             T v = ch < (long)C ? LD(xp, (ulong)ch * sC) : (T)0.0f;                                 \
             T t = v * sqrt_a, sum;                                                                 \
