@@ -60,6 +60,9 @@ struct lrncl_context {
 };
 
 enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
+/* Tunings, indexed by lrncl_kernel_kind: the forward kernel has two (inference, training). */
+enum { LRNCL_T_COUNT = 3 };
+#define LRNCL_KERNEL_OF(kind) ((kind) == LRNCL_KERNEL_BACKWARD ? LRNCL_K_BWD : LRNCL_K_FWD)
 
 struct lrncl_plan {
     lrncl_context *owner;
@@ -73,8 +76,8 @@ struct lrncl_plan {
     cl_kernel inplace_fwd;        /* element-wise across plans: the column walk, for in-place
                                      forward (NULL otherwise) */
     size_t inplace_local;
-    lrncl_tuning tuning[LRNCL_K_COUNT];               /* work-group size, slide block */
-    lrncl_tuning_source tuning_source[LRNCL_K_COUNT];
+    lrncl_tuning tuning[LRNCL_T_COUNT];               /* work-group size, slide block */
+    lrncl_tuning_source tuning_source[LRNCL_T_COUNT];
     mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe;
                                      also guards tuning */
 };

@@ -94,7 +94,7 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
  * along the channels). Dimension 1 is n (across) or the planes n*C (within), except NHWC
  * within with vectors along the channels: dimension 0 then walks (column, channel group) and
  * dimension 1 is n. */
-static void geometry(const lrncl_plan *p, int which, cl_uint block, size_t global[2], size_t local[2]) {
+static void geometry(const lrncl_plan *p, lrncl_kernel_kind which, cl_uint block, size_t global[2], size_t local[2]) {
     size_t extent = lrncl__dim0_extent(p), slide = lrncl__slide_extent(p);
     size_t l = p->tuning[which].local_size;
     global[0] = (extent + l - 1) / l * l;
@@ -108,7 +108,7 @@ static void geometry(const lrncl_plan *p, int which, cl_uint block, size_t globa
 /* The kernel's slide block (its last argument): the tuning's, at most the whole axis; one block
  * for in-place forward (a block's window reads its neighbours' x, which they may have
  * overwritten). */
-static cl_uint slide_block(const lrncl_plan *p, int which, int in_place) {
+static cl_uint slide_block(const lrncl_plan *p, lrncl_kernel_kind which, int in_place) {
     size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
     return (cl_uint)(in_place || b > slide ? slide : b);
 }
@@ -158,8 +158,9 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
     cl_mem mems[3] = {x, y, scale};
     size_t global[2], local[2];
     const int in_place = y && y == x;
-    cl_uint block = slide_block(p, LRNCL_K_FWD, in_place);
-    geometry(p, LRNCL_K_FWD, block, global, local);
+    const lrncl_kernel_kind kind = y && scale ? LRNCL_KERNEL_FORWARD_TRAINING : LRNCL_KERNEL_FORWARD;
+    cl_uint block = slide_block(p, kind, in_place);
+    geometry(p, kind, block, global, local);
     if (in_place && p->inplace_fwd) {
         /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
         const size_t hw = p->desc.h * p->desc.w, l = p->inplace_local;
@@ -231,8 +232,8 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_mem mems[5] = {x, y, dy, scale, dx};
     cl_float two_ab = (cl_float)(2.0 * p->canon.a * p->canon.beta);
     size_t global[2], local[2];
-    cl_uint block = slide_block(p, LRNCL_K_BWD, 0);
-    geometry(p, LRNCL_K_BWD, block, global, local);
+    cl_uint block = slide_block(p, LRNCL_KERNEL_BACKWARD, 0);
+    geometry(p, LRNCL_KERNEL_BACKWARD, block, global, local);
     LRNCL_CL_CHECK(set_mem_args(k, mems, 5), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
     LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);

@@ -3,8 +3,10 @@
  * else a heuristic from the device; lrncl_plan_set_tuning overrides them.
  *
  * Database format: one entry per line, '#' starts a comment line. Nine tab-separated fields:
- *   device name, mode, pass, dtype, layout, NxCxHxW, lo:hi, local size, slide block
- * The first seven are the key (lrncl_plan_tuning_key); the last entry with a key wins. */
+ *   device name, mode, pass (fwd, fwd-train, bwd), dtype, layout, NxCxHxW, lo:hi, local size,
+ *   slide block
+ * The first seven are the key (lrncl_plan_tuning_key); the last entry with a key wins. A plan
+ * whose fwd-train key a database lacks takes that database's fwd entry. */
 #include "internal.h"
 
 #include <errno.h>
@@ -38,20 +40,35 @@ static size_t min_block(const lrncl_plan *p) {
     return b < 8 ? 8 : b;
 }
 
-/* CPUs: the across forward walks short blocks of channels, the window's reach plus 2 (at least
- * 6): a work-item walking a whole column touches a page per channel (a plane apart) and the
- * hardware prefetchers lose track; short walks ran 1.2-1.5x faster than whole columns on PoCL
- * although each block re-reads the window's reach (docs/performance.md: blocks of 4-6 beat 8,
- * and 8 beat 12 and whole columns). The backward re-reads twice the window per block, and
- * measured fastest on whole columns; within, rows are contiguous and blocks measured no
- * faster. GPUs: enough blocks to give each compute unit GPU_ITEMS_PER_CU work-items. */
-static size_t heuristic_block(const lrncl_plan *p, int which) {
+/* CPUs: the across forward walks short blocks of channels. A work-item walking a whole column
+ * touches a page per channel (a plane apart) and the hardware prefetchers lose track; short
+ * walks ran 1.2-1.5x faster than whole columns on PoCL although each block re-reads the
+ * window's reach. A block of b channels keeps b + lo + hi input planes and b planes per output
+ * in flight; the best blocks measured keep that near CPU_STREAMS (docs/performance.md:
+ * window 5, 6 channels for inference and 4 for training; window 9, 4 and 3; the old rule,
+ * the reach plus 2, gave 1.1-1.3x slower training). With the window re-read from memory (wide
+ * windows) the block only shapes the walk: the reach plus 2, at least 6. The backward re-reads
+ * twice the window per block, and measured fastest on whole columns; within, rows are
+ * contiguous and blocks measured no faster. GPUs: enough blocks to give each compute unit
+ * GPU_ITEMS_PER_CU work-items. */
+enum { CPU_STREAMS = 17 };
+
+static size_t heuristic_block(const lrncl_plan *p, lrncl_kernel_kind which) {
     const size_t extent = lrncl__slide_extent(p), least = min_block(p);
     if (!can_split(p))
         return extent;
     if (p->cpu) {
-        size_t reach = (size_t)(p->canon.lo + p->canon.hi) + 2, b = reach < 6 ? 6 : reach;
-        return p->canon.mode == LRNCL_ACROSS_CHANNELS && which == LRNCL_K_FWD && b < extent ? b : extent;
+        if (p->canon.mode != LRNCL_ACROSS_CHANNELS || which == LRNCL_KERNEL_BACKWARD)
+            return extent;
+        size_t reach = (size_t)(p->canon.lo + p->canon.hi), b;
+        if (p->variant.reg_window) {
+            size_t outputs = which == LRNCL_KERNEL_FORWARD_TRAINING ? 2 : 1;
+            b = reach < CPU_STREAMS ? (CPU_STREAMS - reach) / (1 + outputs) : 0;
+            b = b < 2 ? 2 : b;
+        } else {
+            b = reach + 2 < 6 ? 6 : reach + 2;
+        }
+        return b < extent ? b : extent;
     }
     cl_uint cus = 0;
     if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS || !cus)
@@ -90,9 +107,9 @@ static size_t heuristic_local(const lrncl_plan *p, size_t kmax) {
     return l;
 }
 
-static lrncl_status check_tuning(const lrncl_plan *p, int which, const lrncl_tuning *t) {
+static lrncl_status check_tuning(const lrncl_plan *p, lrncl_kernel_kind which, const lrncl_tuning *t) {
     size_t kmax = 1;
-    lrncl_status st = lrncl__kernel_max_local(p, p->kernels[which], &kmax);
+    lrncl_status st = lrncl__kernel_max_local(p, p->kernels[LRNCL_KERNEL_OF(which)], &kmax);
     if (st != LRNCL_SUCCESS)
         return st;
     if (t->local_size < 1 || t->local_size > kmax)
@@ -125,7 +142,10 @@ size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char 
     const lrncl_desc *d = &p->desc;
     int n = snprintf(buf, size, "%s\t%s\t%s\t%s\t%s\t%zux%zux%zux%zu\t%d:%d", name,
                      p->canon.mode == LRNCL_ACROSS_CHANNELS ? "across" : "within",
-                     which == LRNCL_KERNEL_BACKWARD ? "bwd" : "fwd", dtype_text(d->dtype), layout_text(d->layout),
+                     which == LRNCL_KERNEL_BACKWARD            ? "bwd"
+                     : which == LRNCL_KERNEL_FORWARD_TRAINING ? "fwd-train"
+                                                              : "fwd",
+                     dtype_text(d->dtype), layout_text(d->layout),
                      d->n, d->c, d->h, d->w, p->canon.lo, p->canon.hi);
     return n < 0 ? 0 : (size_t)n + 1;
 }
@@ -157,6 +177,11 @@ static int db_lookup(const char *text, size_t len, const char *key, lrncl_tuning
         line = eol + 1;
     }
     return found;
+}
+
+/* key's entry, else (alt not NULL) alt's. */
+static int db_find(const char *text, size_t len, const char *key, const char *alt, lrncl_tuning *t) {
+    return db_lookup(text, len, key, t) || (alt && db_lookup(text, len, alt, t));
 }
 
 /* The database file named by LRNCL_TUNING_DB, read whole; NULL when unset or unreadable (a
@@ -197,25 +222,32 @@ lrncl_status lrncl__tuning_init(lrncl_plan *p) {
     char *file = read_db_file(&flen);
     const struct lrncl_embedded_source *builtin = lrncl__embedded("tuning_db");
     lrncl_status st = LRNCL_SUCCESS;
-    for (int i = 0; i < LRNCL_K_COUNT && st == LRNCL_SUCCESS; ++i) {
-        char key[KEY_MAX];
+    for (int i = 0; i < LRNCL_T_COUNT && st == LRNCL_SUCCESS; ++i) {
+        const lrncl_kernel_kind kind = (lrncl_kernel_kind)i;
+        char key[KEY_MAX], fwd_key[KEY_MAX];
         lrncl_tuning t;
         size_t kmax = 1;
-        st = lrncl__kernel_max_local(p, p->kernels[i], &kmax);
+        st = lrncl__kernel_max_local(p, p->kernels[LRNCL_KERNEL_OF(kind)], &kmax);
         if (st != LRNCL_SUCCESS)
             break;
         p->tuning[i].local_size = heuristic_local(p, kmax);
-        p->tuning[i].slide_block = heuristic_block(p, i);
+        p->tuning[i].slide_block = heuristic_block(p, kind);
         p->tuning_source[i] = LRNCL_TUNING_HEURISTIC;
-        size_t klen = lrncl_plan_tuning_key(p, (lrncl_kernel_kind)i, key, sizeof key);
+        size_t klen = lrncl_plan_tuning_key(p, kind, key, sizeof key);
         if (!klen || klen > sizeof key)
             continue;
+        /* training falls back on the same database's forward entry */
+        const char *alt = NULL;
+        if (kind == LRNCL_KERNEL_FORWARD_TRAINING) {
+            size_t flen2 = lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, fwd_key, sizeof fwd_key);
+            alt = flen2 && flen2 <= sizeof fwd_key ? fwd_key : NULL;
+        }
         /* An entry this device cannot launch (a database from another driver) is ignored. */
-        if (file && db_lookup(file, flen, key, &t) && check_tuning(p, i, &t) == LRNCL_SUCCESS) {
+        if (file && db_find(file, flen, key, alt, &t) && check_tuning(p, kind, &t) == LRNCL_SUCCESS) {
             p->tuning[i] = t;
             p->tuning_source[i] = LRNCL_TUNING_FILE_DB;
-        } else if (builtin && db_lookup(builtin->text, builtin->size, key, &t) &&
-                   check_tuning(p, i, &t) == LRNCL_SUCCESS) {
+        } else if (builtin && db_find(builtin->text, builtin->size, key, alt, &t) &&
+                   check_tuning(p, kind, &t) == LRNCL_SUCCESS) {
             p->tuning[i] = t;
             p->tuning_source[i] = LRNCL_TUNING_BUILTIN_DB;
         }
@@ -229,7 +261,7 @@ lrncl_status lrncl_plan_get_tuning(const lrncl_plan *p, lrncl_kernel_kind which,
     lrncl__clear_error();
     if (!p || !out)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_get_tuning: %s is NULL", !p ? "plan" : "out");
-    if ((unsigned)which >= LRNCL_K_COUNT)
+    if ((unsigned)which >= LRNCL_T_COUNT)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_get_tuning: kernel %d is not an "
                            "lrncl_kernel_kind", (int)which);
     mtx_lock((mtx_t *)&p->lock);
@@ -242,7 +274,7 @@ lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const
     lrncl__clear_error();
     if (!p || !t)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_set_tuning: %s is NULL", !p ? "plan" : "tuning");
-    if ((unsigned)which >= LRNCL_K_COUNT)
+    if ((unsigned)which >= LRNCL_T_COUNT)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_set_tuning: kernel %d is not an "
                            "lrncl_kernel_kind", (int)which);
     lrncl_status st = check_tuning(p, which, t);
@@ -251,12 +283,16 @@ lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const
     mtx_lock(&p->lock);
     p->tuning[which] = *t;
     p->tuning_source[which] = LRNCL_TUNING_USER;
+    if (which == LRNCL_KERNEL_FORWARD) { /* every forward run, training too */
+        p->tuning[LRNCL_KERNEL_FORWARD_TRAINING] = *t;
+        p->tuning_source[LRNCL_KERNEL_FORWARD_TRAINING] = LRNCL_TUNING_USER;
+    }
     mtx_unlock(&p->lock);
     return LRNCL_SUCCESS;
 }
 
 lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which) {
-    if (!p || (unsigned)which >= LRNCL_K_COUNT)
+    if (!p || (unsigned)which >= LRNCL_T_COUNT)
         return LRNCL_TUNING_HEURISTIC;
     mtx_lock((mtx_t *)&p->lock);
     lrncl_tuning_source s = p->tuning_source[which];

@@ -201,7 +201,13 @@ LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL i
  * database file named by the environment variable LRNCL_TUNING_DB (written by `lrncl tune`),
  * else lrncl's built-in database, else a heuristic from the device's type and compute units.
  * lrncl_plan_set_tuning overrides it. In-place forward always runs one block per column. */
-typedef enum lrncl_kernel_kind { LRNCL_KERNEL_FORWARD = 0, LRNCL_KERNEL_BACKWARD = 1 } lrncl_kernel_kind;
+/* LRNCL_KERNEL_FORWARD_TRAINING is the forward kernel on runs that write both y and the scale:
+ * one more output stream changes the best block on CPUs, so it is tuned apart. Setting
+ * LRNCL_KERNEL_FORWARD sets it too; set it afterwards to tune it alone. A database without a
+ * "fwd-train" entry for the plan gives it the "fwd" entry. */
+typedef enum lrncl_kernel_kind {
+    LRNCL_KERNEL_FORWARD = 0, LRNCL_KERNEL_BACKWARD = 1, LRNCL_KERNEL_FORWARD_TRAINING = 2
+} lrncl_kernel_kind;
 
 typedef struct lrncl_tuning {
     size_t local_size;      /* work-items per work-group along dimension 0, >= 1 */

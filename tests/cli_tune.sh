@@ -11,8 +11,8 @@ db=$dir/tuning.db
 entries() { grep -vc '^#' "$db" || true; }
 
 "$lrncl" tune --case within-small --runs 2 --db "$db" > "$dir/out1" 2> "$dir/err1" || fail "tune failed: $(cat "$dir/err1")"
-[ "$(entries)" = 2 ] || fail "expected 2 entries after the first run, got $(entries): $(cat "$db")"
-for pass in fwd bwd; do
+[ "$(entries)" = 3 ] || fail "expected 3 entries after the first run, got $(entries): $(cat "$db")"
+for pass in fwd fwd-train bwd; do
   grep -q $'\twithin\t'"$pass"$'\tf32\tnchw\t32x32x16x16\t1:1\t[0-9]*\t[0-9]*$' "$db" ||
     fail "no well-formed $pass entry: $(cat "$db")"
 done
@@ -20,12 +20,12 @@ grep -q 'within-small *fwd-infer' "$dir/out1" || fail "no table row: $(cat "$dir
 
 echo "# a line of the user's" >> "$db"
 "$lrncl" tune --case within-small --runs 2 --db "$db" > "$dir/out2" 2> "$dir/err2" || fail "second tune failed"
-[ "$(entries)" = 2 ] || fail "the second run left $(entries) entries (want 2): $(cat "$db")"
+[ "$(entries)" = 3 ] || fail "the second run left $(entries) entries (want 3): $(cat "$db")"
 grep -q "^# a line of the user's$" "$db" || fail "the second run dropped the file's other lines"
 
 LRNCL_TUNING_DB=$db "$lrncl" bench --case within-small --runs 2 > /dev/null 2> "$dir/err3" ||
   fail "bench failed: $(cat "$dir/err3")"
-grep -q 'tuning (local, block): forward .* (LRNCL_TUNING_DB); backward .* (LRNCL_TUNING_DB)' "$dir/err3" ||
+grep -q 'tuning (local, block): forward .* (LRNCL_TUNING_DB); training .* (LRNCL_TUNING_DB); backward .* (LRNCL_TUNING_DB)' "$dir/err3" ||
   fail "bench did not take its tuning from the file: $(grep tuning "$dir/err3")"
 
 set +e

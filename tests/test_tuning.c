@@ -157,6 +157,13 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
                 cr_expect(back.local_size == t.local_size && back.slide_block == t.slide_block,
                           "%s: get_tuning gave local %zu, block %zu", label, back.local_size, back.slide_block);
                 cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) == LRNCL_TUNING_USER, "%s: source", label);
+                /* Training runs (y and scale) tuned apart: another block and work-group. */
+                const size_t nblocks = sizeof blocks / sizeof blocks[0];
+                lrncl_tuning tt = {locals[(li + 1) % 2], blocks[(bi + 2) % nblocks]};
+                lrncl_status stt = lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD_TRAINING, &tt);
+                cr_expect(stt == LRNCL_SUCCESS || (stt == LRNCL_ERROR_UNSUPPORTED && tc->layout == NHWC),
+                          "%s: training tuning (local %zu, block %zu) -> %s: %s", label, tt.local_size,
+                          tt.slide_block, lrncl_status_string(stt), lrncl_last_error());
                 struct tu_device_result r;
                 st = tu_run_view(p, &d, x, dy, &r, &what);
                 cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st),
@@ -225,7 +232,8 @@ Test(tuning, bad_tunings_are_refused_and_change_nothing)
     t = (lrncl_tuning){4, 0};
     cr_expect(lrncl_plan_set_tuning(p, LRNCL_KERNEL_BACKWARD, &t) == LRNCL_ERROR_UNSUPPORTED, "block 0 accepted");
     t = (lrncl_tuning){4, 4};
-    cr_expect(lrncl_plan_set_tuning(p, (lrncl_kernel_kind)2, &t) == LRNCL_ERROR_UNSUPPORTED, "kernel 2 accepted");
+    cr_expect(lrncl_plan_set_tuning(p, (lrncl_kernel_kind)3, &t) == LRNCL_ERROR_UNSUPPORTED, "kernel 3 accepted");
+    cr_expect(lrncl_plan_get_tuning(p, (lrncl_kernel_kind)3, &after) == LRNCL_ERROR_UNSUPPORTED, "kernel 3 read");
     cr_expect(lrncl_plan_set_tuning(NULL, LRNCL_KERNEL_FORWARD, &t) == LRNCL_ERROR_NULL_ARGUMENT);
     cr_expect(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, NULL) == LRNCL_ERROR_NULL_ARGUMENT);
     cr_expect(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, NULL) == LRNCL_ERROR_NULL_ARGUMENT);
@@ -308,6 +316,57 @@ Test(tuning, database_file_entries_are_used_by_key)
     p = tu_plan(tu.ctx, &d);
     cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) != LRNCL_TUNING_FILE_DB);
     lrncl_plan_release(p);
+    unsetenv("LRNCL_TUNING_DB");
+}
+
+/* Training runs have their own tuning: setting the forward one sets it too, setting it alone
+ * leaves the forward one, and a database gives it its own "fwd-train" entry or else the "fwd"
+ * entry. */
+Test(tuning, training_has_its_own_tuning)
+{
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 1.0f, 0.75f, 1.0f, 2, 40, 3, 16);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
+    char kf[512], kt[512], text[2048], path[64];
+    lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, kf, sizeof kf);
+    lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD_TRAINING, kt, sizeof kt);
+    cr_expect(strstr(kt, "\tacross\tfwd-train\tf32\tnchw\t2x40x3x16\t2:2") != NULL, "key '%s'", kt);
+    lrncl_tuning a = {8, 3}, b = {4, 7}, got;
+    cr_assert(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &a) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD_TRAINING, &got) == LRNCL_SUCCESS);
+    cr_expect(got.local_size == 8 && got.slide_block == 3, "forward did not set training: %zu, %zu", got.local_size,
+              got.slide_block);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD_TRAINING) == LRNCL_TUNING_USER);
+    cr_assert(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD_TRAINING, &b) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &got) == LRNCL_SUCCESS);
+    cr_expect(got.local_size == 8 && got.slide_block == 3, "training changed forward: %zu, %zu", got.local_size,
+              got.slide_block);
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD_TRAINING, &got) == LRNCL_SUCCESS);
+    cr_expect(got.local_size == 4 && got.slide_block == 7, "training: %zu, %zu", got.local_size, got.slide_block);
+    lrncl_plan_release(p);
+
+    /* Only a forward entry: training takes it. */
+    snprintf(text, sizeof text, "%s\t8\t5\n", kf);
+    use_db(path, sizeof path, text);
+    p = tu_plan(tu.ctx, &d);
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD_TRAINING, &got) == LRNCL_SUCCESS);
+    cr_expect(got.local_size == 8 && got.slide_block == 5, "training from the fwd entry: %zu, %zu (want 8, 5)",
+              got.local_size, got.slide_block);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD_TRAINING) == LRNCL_TUNING_FILE_DB);
+    lrncl_plan_release(p);
+    unlink(path);
+
+    /* Its own entry wins, before or after the forward one. */
+    snprintf(text, sizeof text, "%s\t16\t2\n%s\t8\t5\n", kt, kf);
+    use_db(path, sizeof path, text);
+    p = tu_plan(tu.ctx, &d);
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD_TRAINING, &got) == LRNCL_SUCCESS);
+    cr_expect(got.local_size == 16 && got.slide_block == 2, "training's own entry: %zu, %zu (want 16, 2)",
+              got.local_size, got.slide_block);
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &got) == LRNCL_SUCCESS);
+    cr_expect(got.local_size == 8 && got.slide_block == 5, "forward: %zu, %zu (want 8, 5)", got.local_size,
+              got.slide_block);
+    lrncl_plan_release(p);
+    unlink(path);
     unsetenv("LRNCL_TUNING_DB");
 }
 

@@ -13,9 +13,11 @@
  *
  * Timing: one run is enqueued after a marker on a profiling queue and finished before the next;
  * its time runs from the marker's end to the end of the run's last command (lrncl may enqueue
- * several kernels). lrncl, copy and naive runs are interleaved so that drift on a noisy
- * machine hits them alike; oneDNN runs after them (clock_gettime around execute + wait), so
- * its OpenMP threads, which spin for a while after each call, never compete with the device.
+ * several kernels). lrncl, copy and naive runs are interleaved run by run, and oneDNN's
+ * (clock_gettime around execute + wait) alternate with them in blocks of a few rounds, so that
+ * drift on a noisy machine hits every contender alike; each block opens with an untimed run,
+ * so oneDNN's OpenMP threads, which spin for a while after each call, never compete with a
+ * timed OpenCL run (see time_pass).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_MONOTONIC */
 
@@ -1002,85 +1004,107 @@ static int peer_runs(int runs, double run_s) {
     return n < PEER_MIN_RUNS ? (runs < PEER_MIN_RUNS ? runs : PEER_MIN_RUNS) : n;
 }
 
-/* One pass of the OpenCL contenders that active[] names, interleaved run by run and rotating
- * through the slots: WARM_UP_ROUNDS untimed rounds, then opt.runs timed rounds (fewer for a
- * slow naive kernel, see peer_budget_s); the medians and the runs behind them. (Setup has
- * written every buffer already, so no page is touched for the first time here.) */
-static int time_opencl(const bench_env *e, const case_state *cs, int pass, const int active[OP_COUNT],
-                       double med[OP_COUNT], int nruns[OP_COUNT]) {
-    const int runs = e->opt.runs;
-    const long warm = WARM_UP_ROUNDS;
-    double *samples = cli_alloc((size_t)OP_COUNT * (size_t)runs, sizeof *samples, "the timings");
-    double warm_ms[OP_COUNT];
-    int ok = 0;
+/* One round: each OpenCL contender that active[] names runs once on slot s; ms[op] its time. */
+static int opencl_round(const bench_env *e, const case_state *cs, int pass, const int active[OP_COUNT], size_t s,
+                        double ms[OP_COUNT]) {
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (!active[op])
+            continue;
+        cl_event start = NULL, end = NULL;
+        int good = cli_cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
+                   enqueue_op(e, cs, op, pass, s, &end) && cli_cl_ok(clFinish(e->q), "clFinish") &&
+                   event_ms(start, end, &ms[op]);
+        if (end)
+            clReleaseEvent(end);
+        if (start)
+            clReleaseEvent(start);
+        if (!good)
+            return 0;
+    }
+    return 1;
+}
+
+/* One timed oneDNN run of the pass on slot s, in ms (wall clock around execute + wait). */
+static int onednn_round(const bench_env *e, const case_state *cs, int pass, size_t s, double *ms) {
+#ifdef LRNCL_BENCH_ONEDNN
+    double t0 = now_s();
+    if (!onednn_run(e, cs, pass, s))
+        return 0;
+    *ms = (now_s() - t0) * 1e3;
+    return 1;
+#else
+    (void)e, (void)cs, (void)pass, (void)s, (void)ms;
+    return 0;
+#endif
+}
+
+/* Times one pass: the OpenCL contenders that active[] names, interleaved run by run, and (with
+ * with_onednn) oneDNN, in alternating blocks of TIME_BLOCK rounds, so that a noisy machine's
+ * drift hits all of them alike. Each block after the first starts with an untimed run of the
+ * side whose turn it is, which absorbs the other side's wind-down (oneDNN's OpenMP threads spin
+ * for a while after each call). WARM_UP_ROUNDS untimed rounds first; then opt.runs timed rounds
+ * (fewer for a slow peer, see peer_budget_s), all rotating through the slots. (Setup has
+ * written every buffer already, so no page is touched for the first time here.) Medians and
+ * the runs behind them in med/nruns, oneDNN's in dn_med and dn_runs. */
+enum { TIME_BLOCK = 5 };
+static int time_pass(const bench_env *e, const case_state *cs, int pass, const int active[OP_COUNT],
+                     int with_onednn, double med[OP_COUNT], int nruns[OP_COUNT], double *dn_med, int *dn_runs) {
+    const int runs = e->opt.runs, nblocks = (runs + TIME_BLOCK - 1) / TIME_BLOCK;
+    double *samples = cli_alloc((size_t)(OP_COUNT + 1) * (size_t)runs, sizeof *samples, "the timings");
+    double *dn_samples = samples ? samples + (size_t)OP_COUNT * runs : NULL;
+    double warm_ms[OP_COUNT], dn_warm_ms = INFINITY, ms[OP_COUNT];
+    const int lrncl_only[OP_COUNT] = {1, 0, 0};
+    int ok = 0, ndn = 0;
     if (!samples)
         return 0;
-    for (int op = 0; op < OP_COUNT; op++) {
+    for (int op = 0; op < OP_COUNT; op++)
         warm_ms[op] = INFINITY;
-        nruns[op] = active[op] ? runs : 0;
-    }
-    for (long r = -warm; r < runs; r++) {
-        size_t s = (size_t)(r + warm) % cs->nslots;
-        if (r == 0)
-            nruns[OP_NAIVE] = active[OP_NAIVE] ? peer_runs(runs, warm_ms[OP_NAIVE] * 1e-3) : 0;
-        for (int op = 0; op < OP_COUNT; op++) {
-            if (!active[op] || r >= nruns[op])
-                continue;
-            cl_event start = NULL, end = NULL;
-            double ms = 0;
-            int good = cli_cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
-                       enqueue_op(e, cs, op, pass, s, &end) && cli_cl_ok(clFinish(e->q), "clFinish") &&
-                       event_ms(start, end, &ms);
-            if (end)
-                clReleaseEvent(end);
-            if (start)
-                clReleaseEvent(start);
-            TRY(good);
-            if (r < 0)
-                warm_ms[op] = ms < warm_ms[op] ? ms : warm_ms[op];
-            else
-                samples[op * runs + r] = ms;
+    for (int r = 0; r < WARM_UP_ROUNDS; r++) {
+        TRY(opencl_round(e, cs, pass, active, (size_t)r % cs->nslots, ms));
+        for (int op = 0; op < OP_COUNT; op++)
+            if (active[op] && ms[op] < warm_ms[op])
+                warm_ms[op] = ms[op];
+        if (with_onednn) {
+            double t;
+            TRY(onednn_round(e, cs, pass, (size_t)r % cs->nslots, &t));
+            dn_warm_ms = t < dn_warm_ms ? t : dn_warm_ms;
         }
     }
     for (int op = 0; op < OP_COUNT; op++)
-        med[op] = active[op] ? median(&samples[op * runs], nruns[op]) : NAN;
-    ok = 1;
-done:
-    free(samples);
-    return ok;
-}
-
-#ifdef LRNCL_BENCH_ONEDNN
-/* oneDNN's runs of one pass, rotating through the slots like the OpenCL ones; the median and
- * the runs behind it (fewer than --runs when it is slow, see peer_budget_s). */
-static int time_onednn(const bench_env *e, const case_state *cs, int pass, double *med, int *nruns) {
-    const int runs = e->opt.runs;
-    const long warm = WARM_UP_ROUNDS;
-    double *samples = cli_alloc((size_t)runs, sizeof *samples, "the timings");
-    double warm_s = INFINITY;
-    int ok = 0;
-    if (!samples)
-        return 0;
-    *nruns = runs;
-    for (long r = -warm; r < *nruns; r++) {
-        size_t s = (size_t)(r + warm) % cs->nslots;
-        if (r == 0)
-            *nruns = peer_runs(runs, warm_s);
-        double t0 = now_s();
-        TRY(onednn_run(e, cs, pass, s));
-        double t = now_s() - t0;
-        if (r < 0)
-            warm_s = t < warm_s ? t : warm_s;
-        else
-            samples[r] = t * 1e3;
+        nruns[op] = !active[op] ? 0 : op == OP_NAIVE ? peer_runs(runs, warm_ms[op] * 1e-3) : runs;
+    ndn = with_onednn ? peer_runs(runs, dn_warm_ms * 1e-3) : 0;
+    for (int b = 0; b < nblocks; b++) {
+        const int r0 = b * TIME_BLOCK, r1 = r0 + TIME_BLOCK < runs ? r0 + TIME_BLOCK : runs;
+        if (b > 0)
+            TRY(opencl_round(e, cs, pass, lrncl_only, (size_t)(r0 + WARM_UP_ROUNDS) % cs->nslots, ms));
+        for (int r = r0; r < r1; r++) {
+            int now[OP_COUNT];
+            for (int op = 0; op < OP_COUNT; op++)
+                now[op] = r < nruns[op];
+            TRY(opencl_round(e, cs, pass, now, (size_t)(r + WARM_UP_ROUNDS) % cs->nslots, ms));
+            for (int op = 0; op < OP_COUNT; op++)
+                if (now[op])
+                    samples[op * runs + r] = ms[op];
+        }
+        /* oneDNN's share of its runs, spread over the blocks; the settling run only where a
+         * run is short enough not to matter */
+        const int j0 = (int)((long)b * ndn / nblocks), j1 = (int)((long)(b + 1) * ndn / nblocks);
+        if (j1 > j0 && b > 0 && dn_warm_ms < 50.0)
+            TRY(onednn_round(e, cs, pass, (size_t)(j0 + WARM_UP_ROUNDS) % cs->nslots, &ms[0]));
+        for (int j = j0; j < j1; j++)
+            TRY(onednn_round(e, cs, pass, (size_t)(j + WARM_UP_ROUNDS) % cs->nslots, &dn_samples[j]));
     }
-    *med = median(samples, *nruns);
+    for (int op = 0; op < OP_COUNT; op++)
+        med[op] = active[op] ? median(&samples[op * runs], nruns[op]) : NAN;
+    if (dn_med)
+        *dn_med = ndn ? median(dn_samples, ndn) : NAN;
+    if (dn_runs)
+        *dn_runs = ndn;
     ok = 1;
 done:
     free(samples);
     return ok;
 }
-#endif
 
 /* ---- output ------------------------------------------------------------------------------------ */
 
@@ -1259,13 +1283,17 @@ static int run_case(bench_env *e, int case_index, int ordinal, int total) {
     int ok = case_setup(e, bc, (uint64_t)case_index + 1, &cs, &r);
     if (ok) {
         static const char *const sources[] = {"heuristic", "built-in database", "LRNCL_TUNING_DB", "user"};
-        lrncl_tuning tf = {0, 0}, tb = {0, 0};
+        lrncl_tuning tf = {0, 0}, tt = {0, 0}, tb = {0, 0};
         lrncl_plan_get_tuning(cs.plan, LRNCL_KERNEL_FORWARD, &tf);
+        lrncl_plan_get_tuning(cs.plan, LRNCL_KERNEL_FORWARD_TRAINING, &tt);
         lrncl_plan_get_tuning(cs.plan, LRNCL_KERNEL_BACKWARD, &tb);
-        fprintf(stderr, "bench: [%d/%d] %s: tuning (local, block): forward %zu, %zu (%s); backward %zu, %zu (%s)\n",
+        fprintf(stderr,
+                "bench: [%d/%d] %s: tuning (local, block): forward %zu, %zu (%s); training %zu, %zu (%s); "
+                "backward %zu, %zu (%s)\n",
                 ordinal, total, bc->name, tf.local_size, tf.slide_block,
-                sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_FORWARD)], tb.local_size, tb.slide_block,
-                sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_BACKWARD)]);
+                sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_FORWARD)], tt.local_size, tt.slide_block,
+                sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_FORWARD_TRAINING)], tb.local_size,
+                tb.slide_block, sources[lrncl_plan_tuning_source(cs.plan, LRNCL_KERNEL_BACKWARD)]);
         fprintf(stderr, "bench: [%d/%d] %s: %zu buffer sets (%.0f MiB per pass at the least), checking\n", ordinal,
                 total, bc->name, cs.nslots, (double)(cs.nslots * cs.bytes[PASS_INFER]) / 1048576.0);
         ok = case_check(e, &cs, &r);
@@ -1278,16 +1306,24 @@ static int run_case(bench_env *e, int case_index, int ordinal, int total) {
         const int active[OP_COUNT] = {1, 1, p != PASS_TRAIN};
         double med[OP_COUNT];
         int nruns[OP_COUNT];
-        ok = time_opencl(e, &cs, p, active, med, nruns);
+        double dn_ms = NAN;
+        int dn_runs = 0;
+#ifdef LRNCL_BENCH_ONEDNN
+        const int with_onednn = 1;
+#else
+        const int with_onednn = 0;
+#endif
+        ok = time_pass(e, &cs, p, active, with_onednn, med, nruns, &dn_ms, &dn_runs);
         if (ok) {
             r.ms[p] = med[OP_LRNCL];
             r.copy_ms[p] = med[OP_COPY];
             r.naive_ms[p] = med[OP_NAIVE];
             r.naive_runs[p] = nruns[OP_NAIVE];
         }
-#ifdef LRNCL_BENCH_ONEDNN
-        ok = ok && time_onednn(e, &cs, p, &r.onednn_ms[p], &r.onednn_runs[p]);
-#endif
+        if (ok && with_onednn) {
+            r.onednn_ms[p] = dn_ms;
+            r.onednn_runs[p] = dn_runs;
+        }
     }
     if (!ok) {
         r.error = 1;
@@ -1377,7 +1413,8 @@ static const char tune_usage[] =
     "usage: lrncl tune [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16]\n"
     "                  [--device P:D] [--db FILE]\n"
     "\n"
-    "For each case of lrncl bench (or one), times the forward (inference) and backward kernels\n"
+    "For each case of lrncl bench (or one), times the forward (inference and training) and\n"
+    "backward kernels\n"
     "under every work-group size (8..256) and slide block (channels across, rows within) the\n"
     "device can launch: the median of N event-timed runs after warm-up (default 20). Every\n"
     "candidate's output must equal the plan's own tuning bit for bit (exit 1 otherwise). The\n"
@@ -1386,7 +1423,7 @@ static const char tune_usage[] =
     "(default: $LRNCL_TUNING_DB) stores the winner there, replacing entries with the same key;\n"
     "plans read that file when LRNCL_TUNING_DB names it.\n";
 
-enum { TUNE_MAX_ENTRIES = 2 * BENCH_NCASES, TUNE_CONFIRM = 5 };
+enum { TUNE_KINDS = 3, TUNE_MAX_ENTRIES = TUNE_KINDS * BENCH_NCASES, TUNE_CONFIRM = 5 };
 
 typedef struct {
     char key[512];
@@ -1398,24 +1435,38 @@ static int tune_time(const bench_env *e, const case_state *cs, int pass, double 
     const int active[OP_COUNT] = {1, 0, 0};
     double med[OP_COUNT];
     int nruns[OP_COUNT];
-    if (!time_opencl(e, cs, pass, active, med, nruns))
+    if (!time_pass(e, cs, pass, active, 0, med, nruns, NULL, NULL))
         return 0;
     *ms = med[OP_LRNCL];
     return 1;
 }
 
-/* Runs the pass once on slot 0 (its output poisoned first) and reads the output's bytes. */
-static int tune_output(const bench_env *e, const case_state *cs, int pass, void *out) {
+/* Bytes tune_output reads for a pass: its output, and the scale for training. */
+static size_t tune_output_bytes(const case_state *cs, int pass) {
+    return cs->tensor_bytes + (pass == PASS_TRAIN ? cs->scale_bytes : 0);
+}
+
+/* Runs the pass once on slot 0 (its outputs poisoned first) and reads the outputs' bytes. */
+static int tune_output(const bench_env *e, const case_state *cs, int pass, unsigned char *out) {
     int b = pass == PASS_BACKWARD ? BUF_DX : BUF_Y;
-    return fill(e, MEM(cs, 0, b), nan_pattern(cs->esize), round4(cs->tensor_bytes)) &&
-           enqueue_lrncl(e, cs, pass, 0, NULL) &&
-           cli_cl_ok(clEnqueueReadBuffer(e->q, MEM(cs, 0, b), CL_TRUE, 0, cs->tensor_bytes, out, 0, NULL, NULL),
-                     "clEnqueueReadBuffer");
+    int ok = fill(e, MEM(cs, 0, b), nan_pattern(cs->esize), round4(cs->tensor_bytes));
+    if (ok && pass == PASS_TRAIN)
+        ok = fill(e, MEM(cs, 0, BUF_SCALE), nan_pattern(sizeof(float)), cs->scale_bytes);
+    ok = ok && enqueue_lrncl(e, cs, pass, 0, NULL) &&
+         cli_cl_ok(clEnqueueReadBuffer(e->q, MEM(cs, 0, b), CL_TRUE, 0, cs->tensor_bytes, out, 0, NULL, NULL),
+                   "clEnqueueReadBuffer");
+    if (ok && pass == PASS_TRAIN)
+        ok = cli_cl_ok(clEnqueueReadBuffer(e->q, MEM(cs, 0, BUF_SCALE), CL_TRUE, 0, cs->scale_bytes,
+                                           out + cs->tensor_bytes, 0, NULL, NULL), "clEnqueueReadBuffer");
+    return ok;
 }
 
 /* Tunes one kernel of the case; the best tuning stays set on the plan and goes into *entry. */
 static int tune_kernel(const bench_env *e, case_state *cs, lrncl_kernel_kind kind, tune_entry *entry) {
-    const int pass = kind == LRNCL_KERNEL_BACKWARD ? PASS_BACKWARD : PASS_INFER;
+    const int pass = kind == LRNCL_KERNEL_BACKWARD           ? PASS_BACKWARD
+                     : kind == LRNCL_KERNEL_FORWARD_TRAINING ? PASS_TRAIN
+                                                             : PASS_INFER;
+    const size_t out_bytes = tune_output_bytes(cs, pass);
     const size_t extent = cs->desc.mode == LRNCL_ACROSS_CHANNELS ? cs->desc.c : cs->desc.h;
     static const size_t locals[] = {8, 16, 32, 64, 128, 256};
     static const size_t blocks[] = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192};
@@ -1424,7 +1475,7 @@ static int tune_kernel(const bench_env *e, case_state *cs, lrncl_kernel_kind kin
     lrncl_tuning own, best;
     double own_ms, best_ms;
 
-    TRY((want = cli_alloc(cs->tensor_bytes, 1, "the output")) && (got = cli_alloc(cs->tensor_bytes, 1, "the output")));
+    TRY((want = cli_alloc(out_bytes, 1, "the output")) && (got = cli_alloc(out_bytes, 1, "the output")));
     TRY(cli_lr_ok(lrncl_plan_get_tuning(cs->plan, kind, &own), "lrncl_plan_get_tuning"));
     TRY(tune_output(e, cs, pass, want) && tune_time(e, cs, pass, &own_ms));
     best = own;
@@ -1439,7 +1490,7 @@ static int tune_kernel(const bench_env *e, case_state *cs, lrncl_kernel_kind kin
                 continue; /* beyond this device's limits, or no blocks on this path */
             double ms;
             TRY(tune_output(e, cs, pass, got));
-            if (memcmp(want, got, cs->tensor_bytes) != 0) {
+            if (memcmp(want, got, out_bytes) != 0) {
                 cli_fail("%s %s: local %zu, block %zu changes the output (it must not)", cs->bc->name,
                          pass_names[pass], t.local_size, t.slide_block);
                 goto done;
@@ -1552,12 +1603,20 @@ int tune_main(int argc, char **argv) {
         /* every slot's scale, for the backward runs */
         for (size_t s = 0; good && s < cs.nslots; s++)
             good = enqueue_lrncl(&e, &cs, PASS_TRAIN, s, NULL);
+        /* Setting the forward tuning sets training's too: training's own is put back before its
+         * turn, so both start from the plan's. */
+        lrncl_tuning train_own = {0, 0};
         good = good && cli_cl_ok(clFinish(e.q), "clFinish") &&
+               cli_lr_ok(lrncl_plan_get_tuning(cs.plan, LRNCL_KERNEL_FORWARD_TRAINING, &train_own),
+                         "lrncl_plan_get_tuning") &&
                tune_kernel(&e, &cs, LRNCL_KERNEL_FORWARD, &entries[nentries]) &&
-               tune_kernel(&e, &cs, LRNCL_KERNEL_BACKWARD, &entries[nentries + 1]);
+               cli_lr_ok(lrncl_plan_set_tuning(cs.plan, LRNCL_KERNEL_FORWARD_TRAINING, &train_own),
+                         "lrncl_plan_set_tuning") &&
+               tune_kernel(&e, &cs, LRNCL_KERNEL_FORWARD_TRAINING, &entries[nentries + 1]) &&
+               tune_kernel(&e, &cs, LRNCL_KERNEL_BACKWARD, &entries[nentries + 2]);
         case_release(&cs);
         TRY(good);
-        nentries += 2;
+        nentries += TUNE_KINDS;
     }
     if (db) {
         TRY(write_db(db, entries, nentries));
