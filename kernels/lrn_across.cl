@@ -32,7 +32,7 @@
 /* Pre-scaled sums of squares for channels q .. q+VW-1, each over [c-lo, c+hi], taps in
  * ascending channel order; separate statements, so no multiply-add is contracted (as in the
  * NCHW code). */
-inline lrn_vec lrn_nhwc_sq_sum(__global const lrn_t *xp, long q, long C, float sqrt_a) {
+LRN_INLINE lrn_vec lrn_nhwc_sq_sum(__global const lrn_t *xp, long q, long C, float sqrt_a) {
     lrn_vec sum = 0.0f;
     if (q >= LRN_WIN_LO && q + LRN_VW + LRN_WIN_HI <= C) {
 #pragma unroll

@@ -56,6 +56,16 @@
 #error "LRN_VW > 1 needs the NCHW or NHWC layout"
 #endif
 
+/* LRN_INLINE: helpers called per tap or per row of a hot loop. A call there costs the whole
+ * register window: x86-64 keeps no vector register across a call, so PoCL spilled the window
+ * to the stack around every call where it chose not to inline (the float16 masked loads, the
+ * float32 within backward's ratio rows). Clang compilers are told to inline; others decide. */
+#if defined(__clang__)
+#define LRN_INLINE inline __attribute__((always_inline))
+#else
+#define LRN_INLINE inline
+#endif
+
 #define LRN_CAT_(a, b) a##b
 #define LRN_CAT(a, b) LRN_CAT_(a, b)
 
@@ -98,16 +108,28 @@ typedef float lrn_vec;
 #if LRN_VW > 1
 /* LRN_VW consecutive elements p[q .. q+VW-1] (stride 1); those outside [0, n) read as `fill`
  * and are never touched. Shared by every vector path's edges (plane borders, channel tails). */
-inline lrn_vec lrn_vload_masked(__global const lrn_t *p, long q, long n, float fill) {
+LRN_INLINE lrn_vec lrn_vload_masked(__global const lrn_t *p, long q, long n, float fill) {
     if (q >= 0 && q + LRN_VW <= n)
         return LRN_VLOAD(p, q);
+#if LRN_HALF && LRN_VW == 8
+    if (n >= LRN_VW) {
+        /* One vector load inside [0, n), its lanes moved into place: PoCL converts a vector
+         * vload_half with F16C but a scalar one in software, which made the masked edges
+         * dominate the float16 within-channel kernels (3x slower than float32). */
+        const long q1 = clamp(q, 0L, n - LRN_VW);
+        const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7), at = (int)(q - q1) + lane;
+        const lrn_vec moved = shuffle(LRN_VLOAD(p, q1), as_uint8(clamp(at, 0, LRN_VW - 1)));
+        const int8 inside = (at >= 0) & (at < LRN_VW) & ((int)q + lane >= 0) & ((int)q + lane < (int)n);
+        return select((lrn_vec)fill, moved, inside);
+    }
+#endif
     float tmp[LRN_VW];
     for (int i = 0; i < LRN_VW; ++i)
         tmp[i] = (q + i >= 0 && q + i < n) ? LRN_LOAD(p, q + i) : fill;
     return LRN_CAT(vload, LRN_VW)(0, tmp);
 }
 
-inline lrn_vec lrn_vload_masked_f(__global const float *p, long q, long n, float fill) {
+LRN_INLINE lrn_vec lrn_vload_masked_f(__global const float *p, long q, long n, float fill) {
     if (q >= 0 && q + LRN_VW <= n)
         return LRN_CAT(vload, LRN_VW)(0, p + q);
     float tmp[LRN_VW];
@@ -117,7 +139,7 @@ inline lrn_vec lrn_vload_masked_f(__global const float *p, long q, long n, float
 }
 
 /* Stores the lanes of v whose elements lie inside [0, n). */
-inline void lrn_vstore_masked(__global lrn_t *p, long q, long n, lrn_vec v) {
+LRN_INLINE void lrn_vstore_masked(__global lrn_t *p, long q, long n, lrn_vec v) {
     if (q >= 0 && q + LRN_VW <= n) {
         LRN_VSTORE(p, q, v);
         return;
@@ -129,7 +151,7 @@ inline void lrn_vstore_masked(__global lrn_t *p, long q, long n, lrn_vec v) {
             LRN_STORE(p, q + i, tmp[i]);
 }
 
-inline void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v) {
+LRN_INLINE void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v) {
     if (q >= 0 && q + LRN_VW <= n) {
         LRN_CAT(vstore, LRN_VW)(v, 0, p + q);
         return;

@@ -35,7 +35,7 @@
 
 /* LRN_VW values of one row from column q on (column stride sW; LRN_VW > 1 implies sW = 1);
  * columns outside [0, W) give `fill`. */
-inline lrn_vec lrn_row_load(__global const lrn_t *row, long q, long W, ulong sW, float fill) {
+LRN_INLINE lrn_vec lrn_row_load(__global const lrn_t *row, long q, long W, ulong sW, float fill) {
 #if LRN_VW > 1
     return lrn_vload_masked(row, q, W, fill);
 #else
@@ -43,7 +43,7 @@ inline lrn_vec lrn_row_load(__global const lrn_t *row, long q, long W, ulong sW,
 #endif
 }
 
-inline lrn_vec lrn_row_load_f(__global const float *row, long q, long W, ulong sW, float fill) {
+LRN_INLINE lrn_vec lrn_row_load_f(__global const float *row, long q, long W, ulong sW, float fill) {
 #if LRN_VW > 1
     return lrn_vload_masked_f(row, q, W, fill);
 #else
@@ -52,7 +52,7 @@ inline lrn_vec lrn_row_load_f(__global const float *row, long q, long W, ulong s
 }
 
 /* Stores the columns of v that lie inside the plane. */
-inline void lrn_row_store(__global lrn_t *row, long q, long W, ulong sW, lrn_vec v) {
+LRN_INLINE void lrn_row_store(__global lrn_t *row, long q, long W, ulong sW, lrn_vec v) {
 #if LRN_VW > 1
     (void)sW;
     lrn_vstore_masked(row, q, W, v);
@@ -62,7 +62,7 @@ inline void lrn_row_store(__global lrn_t *row, long q, long W, ulong sW, lrn_vec
 #endif
 }
 
-inline void lrn_row_store_f(__global float *row, long q, long W, ulong sW, lrn_vec v) {
+LRN_INLINE void lrn_row_store_f(__global float *row, long q, long W, ulong sW, lrn_vec v) {
 #if LRN_VW > 1
     (void)sW;
     lrn_vstore_masked_f(row, q, W, v);
@@ -74,7 +74,7 @@ inline void lrn_row_store_f(__global float *row, long q, long W, ulong sW, lrn_v
 
 /* Pre-scaled sums of squares along one row, for the columns w0 .. w0+VW-1, each over its
  * window [w-lo, w+hi]; taps that miss every column are skipped. */
-inline lrn_vec lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W, long w0, float sqrt_a) {
+LRN_INLINE lrn_vec lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W, long w0, float sqrt_a) {
     long first = max(-(long)LRN_WIN_LO, -(w0 + LRN_VW - 1)), last = min((long)LRN_WIN_HI, W - 1 - w0);
     lrn_vec sum = 0.0f;
     for (long d = first; d <= last; ++d) {
@@ -85,7 +85,7 @@ inline lrn_vec lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W, lon
 }
 
 /* Sums of dy*y/scale along one row over the mirrored windows [w-hi, w+lo]. */
-inline lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
                                     ulong sW, long W, long w0) {
     long first = max(-(long)LRN_WIN_HI, -(w0 + LRN_VW - 1)), last = min((long)LRN_WIN_LO, W - 1 - w0);
     lrn_vec sum = 0.0f;
@@ -104,7 +104,7 @@ inline lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global const lr
 #define LRN_SEG (LRN_VW + LRN_WIN - 1)
 
 /* dy*y/scale at columns q0 .. q0+SEG-1 of the mirrored windows (0 outside), summed per tap. */
-inline lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+LRN_INLINE lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
                                         long W, long w0) {
     const long q0 = w0 - LRN_WIN_HI;
     float seg[LRN_SEG];
@@ -251,22 +251,22 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
 #if LRN_NHWC_VEC
 /* LRN_VW channels from c0 at p (channel stride 1): the whole vector when `full`, else the lanes
  * below C and `fill` beyond. */
-inline lrn_vec lrn_chv_load(__global const lrn_t *p, long c0, long C, int full, float fill) {
+LRN_INLINE lrn_vec lrn_chv_load(__global const lrn_t *p, long c0, long C, int full, float fill) {
     return full ? LRN_VLOAD(p, c0) : lrn_vload_masked(p, c0, C, fill);
 }
 
-inline lrn_vec lrn_chv_load_f(__global const float *p, long c0, long C, int full, float fill) {
+LRN_INLINE lrn_vec lrn_chv_load_f(__global const float *p, long c0, long C, int full, float fill) {
     return full ? LRN_CAT(vload, LRN_VW)(0, p + c0) : lrn_vload_masked_f(p, c0, C, fill);
 }
 
-inline void lrn_chv_store(__global lrn_t *p, long c0, long C, int full, lrn_vec v) {
+LRN_INLINE void lrn_chv_store(__global lrn_t *p, long c0, long C, int full, lrn_vec v) {
     if (full)
         LRN_VSTORE(p, c0, v);
     else
         lrn_vstore_masked(p, c0, C, v);
 }
 
-inline void lrn_chv_store_f(__global float *p, long c0, long C, int full, lrn_vec v) {
+LRN_INLINE void lrn_chv_store_f(__global float *p, long c0, long C, int full, lrn_vec v) {
     if (full)
         LRN_CAT(vstore, LRN_VW)(v, 0, p + c0);
     else
@@ -275,7 +275,7 @@ inline void lrn_chv_store_f(__global float *p, long c0, long C, int full, lrn_ve
 
 /* Pre-scaled sums of squares along row rp for the lanes' channels at column w, over the
  * columns [w-lo, w+hi] inside [0, W) in ascending order (sW = C). */
-inline lrn_vec lrn_nhwc_row_sq(__global const lrn_t *rp, ulong sW, long W, long w, long C, long c0, int full,
+LRN_INLINE lrn_vec lrn_nhwc_row_sq(__global const lrn_t *rp, ulong sW, long W, long w, long C, long c0, int full,
                                float sqrt_a) {
     lrn_vec sum = 0.0f;
 #pragma unroll
@@ -290,7 +290,7 @@ inline lrn_vec lrn_nhwc_row_sq(__global const lrn_t *rp, ulong sW, long W, long 
 }
 
 /* Sums of dy*y/scale along one row over the mirrored columns [w-hi, w+lo]. */
-inline lrn_vec lrn_nhwc_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+LRN_INLINE lrn_vec lrn_nhwc_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
                                   ulong sW, long W, long w, long C, long c0, int full) {
     lrn_vec sum = 0.0f;
 #pragma unroll
