@@ -46,7 +46,7 @@ static size_t min_block(const lrncl_plan *p) {
  * window's reach. A block of b channels keeps b + lo + hi input planes and b planes per output
  * in flight; the best blocks measured keep that near CPU_STREAMS (docs/performance.md:
  * window 5, 6 channels for inference and 4 for training; window 9, 4 and 3; the old rule,
- * the reach plus 2, gave 1.1-1.3x slower training). With the window re-read from memory (wide
+ * the reach plus 2, made training 1.1-1.4x slower). With the window re-read from memory (wide
  * windows) the block only shapes the walk: the reach plus 2, at least 6. The backward re-reads
  * twice the window per block, and measured fastest on whole columns; within, rows are
  * contiguous and blocks measured no faster. GPUs: enough blocks to give each compute unit
