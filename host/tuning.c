@@ -130,7 +130,7 @@ static const char *layout_text(lrncl_layout l) {
 }
 
 size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size) {
-    if (!p)
+    if (!p || (unsigned)which >= LRNCL_T_COUNT)
         return 0;
     char name[256] = "";
     if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS)

@@ -228,7 +228,8 @@ LRNCL_API lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind wh
 LRNCL_API lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which);
 /* The key under which the tuning database stores this plan's kernel `which`: the device name,
  * then mode, pass, dtype, layout, shape and window, tab-separated as in the database file. At
- * most size bytes (NUL included) are written; returns the length needed, 0 on a NULL plan. */
+ * most size bytes (NUL included) are written; returns the length needed, 0 on a NULL plan or a
+ * kind that is not an lrncl_kernel_kind. */
 LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size);
 
 /* ---- run ---------------------------------------------------------------------------------- */

@@ -261,6 +261,7 @@ Test(tuning, key_names_the_device_and_the_problem)
     cr_expect(lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, small, sizeof small) == need);
     cr_expect(strlen(small) == sizeof small - 1, "truncated key not terminated");
     cr_expect(lrncl_plan_tuning_key(NULL, LRNCL_KERNEL_FORWARD, key, sizeof key) == 0);
+    cr_expect(lrncl_plan_tuning_key(p, (lrncl_kernel_kind)3, key, sizeof key) == 0, "kind 3 has a key");
     lrncl_plan_release(p);
 }
 
