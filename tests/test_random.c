@@ -165,6 +165,15 @@ static bool run_case(struct case_ctx *cc, const lrncl_desc *d, const float *x, c
             cr_expect(pass, "seed=0x%" PRIx64 " case %d (%s) %s: %s", cc->seed, cc->index, cc->kind, ds, r.msg);
         ok = ok && pass;
     }
+    /* Without a scale the backward recomputes it as the forward does: the same bits (finite
+     * inputs; NaN payloads may differ between paths). */
+    if (!nonfinite) {
+        size_t at = tu_first_difference(out.dx_noscale, out.dx, count);
+        if (at != count && cc->failed_cases < MAX_REPORTED)
+            cr_expect(at == count, "seed=0x%" PRIx64 " case %d (%s) %s: dx (scale NULL) differs from dx at [%zu]: %.9g vs %.9g",
+                      cc->seed, cc->index, cc->kind, ds, at, (double)out.dx_noscale[at], (double)out.dx[at]);
+        ok = ok && at == count;
+    }
     if (!out.inputs_intact && cc->failed_cases < MAX_REPORTED)
         cr_expect(out.inputs_intact, "seed=0x%" PRIx64 " case %d (%s) %s: an input buffer was modified", cc->seed,
                   cc->index, cc->kind, ds);

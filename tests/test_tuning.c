@@ -39,14 +39,6 @@ static void random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float
     }
 }
 
-static size_t first_difference(const float *a, const float *b, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
-            return i;
-    return count;
-}
-
 static void expect_same(const char *label, const struct tu_device_result *a, const struct tu_device_result *b,
                         size_t count)
 {
@@ -56,7 +48,7 @@ static void expect_same(const char *label, const struct tu_device_result *a, con
     } outs[] = {{"y", a->y, b->y},       {"y (scale NULL)", a->y_noscale, b->y_noscale}, {"scale", a->scale, b->scale},
                 {"dx", a->dx, b->dx}, {"dx (scale NULL)", a->dx_noscale, b->dx_noscale}};
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
-        size_t at = first_difference(outs[i].a, outs[i].b, count);
+        size_t at = tu_first_difference(outs[i].a, outs[i].b, count);
         cr_expect(at == count, "%s: %s differs at [%zu]: %.9g vs %.9g", label, outs[i].name, at,
                   at < count ? (double)outs[i].a[at] : 0.0, at < count ? (double)outs[i].b[at] : 0.0);
     }
@@ -202,7 +194,7 @@ Test(tuning, in_place_forward_ignores_the_block)
     cr_assert(lrncl_plan_set_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS, "%s", lrncl_last_error());
     cr_assert(lrncl_forward(p, tu.q, a, a, NULL, 0, NULL, NULL) == LRNCL_SUCCESS, "%s", lrncl_last_error());
     tu_read(a, y, count);
-    size_t at = first_difference(y, ref, count);
+    size_t at = tu_first_difference(y, ref, count);
     cr_expect(at == count, "seed=0x%" PRIx64 ": in-place y with block 2 differs at [%zu]: %.9g vs %.9g", seed, at,
               at < count ? (double)y[at] : 0.0, at < count ? (double)ref[at] : 0.0);
     tu_release(&a);

@@ -648,6 +648,24 @@ bool tu_check_nonfinite(const char *what, const lrncl_desc *d, const float *got,
     return r->ok;
 }
 
+size_t tu_first_difference(const float *a, const float *b, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            return i;
+    return count;
+}
+
+/* Whether got equals want bit for bit; a cr_expect naming the first difference otherwise. */
+static bool expect_same_bits(const char *label, const char *ds, const char *what, const float *got,
+                             const float *want, size_t count)
+{
+    size_t at = tu_first_difference(got, want, count);
+    cr_expect(at == count, "%s (%s): %s differs at [%zu]: %.9g vs %.9g", label, ds, what, at,
+              at < count ? (double)got[at] : 0.0, at < count ? (double)want[at] : 0.0);
+    return at == count;
+}
+
 bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_device_result *out,
                       const double *y, const double *scale, const double *dx, size_t count)
 {
@@ -676,7 +694,9 @@ bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_de
         pass = tu_check("dx (scale NULL)", d, out->dx_noscale, NULL, dx, count, bwd, 0.0, &r);
         cr_expect(pass, "%s (%s): %s", label, ds, r.msg);
         ok = ok && pass;
+        ok = expect_same_bits(label, ds, "dx (scale NULL) against dx", out->dx_noscale, out->dx, count) && ok;
     }
+    ok = expect_same_bits(label, ds, "y (scale NULL) against y", out->y_noscale, out->y, count) && ok;
     cr_expect(out->inputs_intact, "%s (%s): an input buffer (x, y, dy or scale) was modified", label, ds);
     cr_expect(out->padding_intact, "%s (%s): an element outside an output view was written", label, ds);
     return ok && out->inputs_intact && out->padding_intact;

@@ -144,10 +144,14 @@ bool tu_check(const char *what, const lrncl_desc *d, const float *got, const dou
 bool tu_check_nonfinite(const char *what, const lrncl_desc *d, const float *got, const double *ref,
                         size_t count, double max_rel, double elem_rel, struct tu_cmp *r);
 
+/* The first index where a and b differ bit for bit; count when they agree. */
+size_t tu_first_difference(const float *a, const float *b, size_t count);
+
 /* Every output of a tu_run_plan / tu_run_view result against the float64 reference, with the
  * bounds of d's dtype (float16: y and dx by the float16 bounds, the float32 scale by the float32
- * ones), plus inputs_intact and padding_intact; each failure is a cr_expect naming label.
- * Returns true when all passed. */
+ * ones), plus inputs_intact and padding_intact; and the runs without a scale bit for bit those
+ * with one (the scale is recomputed exactly as the forward computes it). Each failure is a
+ * cr_expect naming label. Returns true when all passed. */
 bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_device_result *out,
                       const double *y, const double *scale, const double *dx, size_t count);
 
