@@ -214,9 +214,12 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_mem tmp_scale = NULL;
     cl_event scale_done = NULL;
     mtx_lock(&p->lock);
-    /* The within-channel backward reads the scale at its neighbours; without one given, a
-     * forward pass computes it into a temporary buffer first. */
-    if (!scale && p->canon.mode == LRNCL_WITHIN_CHANNEL) {
+    /* The within-channel backward reads the scale at its neighbours. Without one given, the
+     * NCHW and strided kernels with the window in registers recompute it in the same pass;
+     * the others (NHWC, wide windows) get it from a forward pass into a temporary buffer. */
+    const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL ||
+                      (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC);
+    if (!scale && !fused) {
         cl_int err;
         tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->geom.span * sizeof(float), NULL, &err);
         LRNCL_CL_CHECK(err, st, out);

@@ -110,6 +110,38 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
     return sum;
 }
 
+#if LRN_VW > 1
+#define LRN_VLOAD_PRIV(p) LRN_CAT(vload, LRN_VW)(0, (p))
+#else
+#define LRN_VLOAD_PRIV(p) (*(p))
+#endif
+
+/* A row's ratios dy*y/scale at the n columns q0 .. q0+n-1 into private seg (0 outside [0, W));
+ * S(j) is the scale at column q0 + j. */
+#define LRN_RATIO_SEG_FILL(seg, n, dyr, yr, S, sW, W, q0)                                          \
+    do {                                                                                           \
+        if ((q0) >= 0 && (q0) + (n) <= (W)) {                                                      \
+            _Pragma("unroll")                                                                      \
+            for (int j = 0; j < (n); ++j)                                                          \
+                seg[j] = LRN_LOAD(dyr, (ulong)((q0) + j) * (sW)) * LRN_LOAD(yr, (ulong)((q0) + j) * (sW)) / S(j); \
+        } else {                                                                                   \
+            _Pragma("unroll")                                                                      \
+            for (int j = 0; j < (n); ++j)                                                          \
+                seg[j] = ((q0) + j >= 0 && (q0) + j < (W))                                         \
+                             ? LRN_LOAD(dyr, (ulong)((q0) + j) * (sW)) * LRN_LOAD(yr, (ulong)((q0) + j) * (sW)) / S(j) \
+                             : 0.0f;                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Per lane, the sum of seg over the WIN taps of its mirrored window, in ascending order. */
+#define LRN_RATIO_SEG_SUM(seg, sum)                                                                \
+    do {                                                                                           \
+        (sum) = LRN_VLOAD_PRIV(seg);                                                               \
+        _Pragma("unroll")                                                                          \
+        for (int d = 1; d < LRN_WIN; ++d)                                                          \
+            (sum) += LRN_VLOAD_PRIV((seg) + d);                                                    \
+    } while (0)
+
 #if LRN_REG_WINDOW && LRN_VW > 1
 /* Backward with vectors and a register window: a row's ratios dy*y/scale over VW + WIN - 1
  * columns are formed once into private memory, then each of the WIN taps is one vector load
@@ -122,19 +154,11 @@ LRN_INLINE lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global 
                                         long W, long w0) {
     const long q0 = w0 - LRN_WIN_HI;
     float seg[LRN_SEG];
-    if (q0 >= 0 && q0 + LRN_SEG <= W) {
-#pragma unroll
-        for (int j = 0; j < LRN_SEG; ++j)
-            seg[j] = LRN_LOAD(dyr, q0 + j) * LRN_LOAD(yr, q0 + j) / sr[q0 + j];
-    } else {
-#pragma unroll
-        for (int j = 0; j < LRN_SEG; ++j)
-            seg[j] = (q0 + j >= 0 && q0 + j < W) ? LRN_LOAD(dyr, q0 + j) * LRN_LOAD(yr, q0 + j) / sr[q0 + j] : 0.0f;
-    }
-    lrn_vec sum = LRN_CAT(vload, LRN_VW)(0, seg);
-#pragma unroll
-    for (int d = 1; d < LRN_WIN; ++d)
-        sum += LRN_CAT(vload, LRN_VW)(0, seg + d);
+#define LRN_S_GLOBAL(j) sr[q0 + (j)]
+    LRN_RATIO_SEG_FILL(seg, LRN_SEG, dyr, yr, LRN_S_GLOBAL, 1, W, q0);
+#undef LRN_S_GLOBAL
+    lrn_vec sum;
+    LRN_RATIO_SEG_SUM(seg, sum);
     return sum;
 }
 #define LRN_ROW_RATIO(dyr, yr, sr, sW, W, w0) lrn_within_row_ratio_seg((dyr), (yr), (sr), (W), (w0))
@@ -199,6 +223,86 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
         lrn_within_fwd_rows(xp, yp, sp, H, W, sH, sW, w0, h0, h1, sqrt_a, k, beta);
 }
 
+#if LRN_REG_WINDOW
+/* Backward without a given scale (NCHW and strided layouts, windows in registers), one pass:
+ * the scale is recomputed as the forward computes it, at the columns the ratios need.
+ * Ratio row r needs the scale at columns q0 = w0-hi .. w0+VW-1+lo (LRN_FSEG of them), that is
+ * the forward's sums over rows r-lo .. r+hi for LRN_FNB column groups from q0; hs[b] holds
+ * those rows' sums of squares for group b. Each column's sums are the forward's operations in
+ * the forward's order whatever group computes them (a tap outside the row adds +0), so the
+ * scale, and dx, are bitwise those of a backward given the forward's scale. The output row h
+ * takes its own scale from ratio row h, lo steps back (so[]). */
+#define LRN_FSEG (LRN_VW + LRN_WIN - 1)
+#define LRN_FNB ((LRN_FSEG + LRN_VW - 1) / LRN_VW)
+
+#if LRN_VW > 1
+#define LRN_VSTORE_PRIV(v, p) LRN_CAT(vstore, LRN_VW)((v), 0, (p))
+#else
+#define LRN_VSTORE_PRIV(v, p) (*(p) = (v))
+#endif
+
+/* One ratio row r (then r + 1): the sums of its rows of squares advance by row r + hi, the
+ * scale at its columns is formed into sc, pushed to so, and its ratio sums go to `out`. */
+#define LRN_FUSED_RATIO_ROW(out)                                                                   \
+    do {                                                                                           \
+        const long nr = r + LRN_WIN_HI;                                                            \
+        float sc[LRN_FNB * LRN_VW], seg[LRN_FSEG];                                                 \
+        _Pragma("unroll")                                                                          \
+        for (int b = 0; b < LRN_FNB; ++b) {                                                        \
+            hs[b][LRN_WIN - 1] = nr >= 0 && nr < (long)H                                           \
+                                     ? lrn_within_row_sq(xp + (ulong)nr * sH, sW, W, q0 + b * LRN_VW, sqrt_a) \
+                                     : (lrn_vec)0.0f;                                              \
+            lrn_vec sum;                                                                           \
+            LRN_REG_SUM(hs[b], LRN_WIN, sum);                                                      \
+            LRN_VSTORE_PRIV(k + sum, sc + b * LRN_VW);                                             \
+            LRN_REG_SHIFT(hs[b], LRN_WIN);                                                         \
+        }                                                                                          \
+        LRN_REG_SHIFT(so, LRN_WIN_LO + 1);                                                         \
+        so[LRN_WIN_LO] = LRN_VLOAD_PRIV(sc + LRN_WIN_HI);                                          \
+        if (r >= 0 && r < (long)H) {                                                               \
+            __global const lrn_t *dyr = dyp + (ulong)r * sH, *yr = yp + (ulong)r * sH;            \
+            LRN_RATIO_SEG_FILL(seg, LRN_FSEG, dyr, yr, LRN_S_PRIV, sW, W, q0);                     \
+            LRN_RATIO_SEG_SUM(seg, out);                                                           \
+        } else {                                                                                   \
+            (out) = (lrn_vec)0.0f;                                                                 \
+        }                                                                                          \
+        ++r;                                                                                       \
+    } while (0)
+#define LRN_S_PRIV(j) sc[j]
+
+inline void lrn_within_bwd_rows_noscale(__global const lrn_t *xp, __global const lrn_t *yp, __global const lrn_t *dyp,
+                                        __global lrn_t *dxp, uint H, uint W, ulong sH, ulong sW, long w0, long h0,
+                                        long h1, float sqrt_a, float k, float beta, float two_ab) {
+    const long q0 = w0 - LRN_WIN_HI;
+    lrn_vec hs[LRN_FNB][LRN_WIN], hr[LRN_WIN], so[LRN_WIN_LO + 1];
+    long r = h0 - LRN_WIN_HI; /* the next ratio row */
+    /* rows r-lo .. r+hi-1 of squares, for the first ratio row */
+#pragma unroll
+    for (int b = 0; b < LRN_FNB; ++b)
+#pragma unroll
+        for (int p = 0; p < LRN_WIN - 1; ++p) {
+            long row = r - LRN_WIN_LO + p;
+            hs[b][p] = row >= 0 && row < (long)H
+                           ? lrn_within_row_sq(xp + (ulong)row * sH, sW, W, q0 + b * LRN_VW, sqrt_a) : (lrn_vec)0.0f;
+        }
+#pragma unroll
+    for (int p = 0; p <= LRN_WIN_LO; ++p)
+        so[p] = (lrn_vec)1.0f;
+#pragma unroll
+    for (int p = 0; p < LRN_WIN - 1; ++p)
+        LRN_FUSED_RATIO_ROW(hr[p]);
+    for (long h = h0; h < h1; ++h) {
+        lrn_vec acc;
+        LRN_FUSED_RATIO_ROW(hr[LRN_WIN - 1]);
+        LRN_REG_SUM(hr, LRN_WIN, acc);
+        ulong ro = (ulong)h * sH;
+        lrn_vec g = lrn_row_load(dyp + ro, w0, W, sW, 0.0f), xv = lrn_row_load(xp + ro, w0, W, sW, 0.0f);
+        lrn_row_store(dxp + ro, w0, W, sW, g * LRN_POW_NEG_BETA(so[0], beta) - two_ab * xv * acc);
+        LRN_REG_SHIFT(hr, LRN_WIN);
+    }
+}
+#endif
+
 /* Backward over rows [h0, h1) of one column group (pointers at the plane's row 0). */
 inline void lrn_within_bwd_rows(__global const lrn_t *xp, __global const lrn_t *yp, __global const lrn_t *dyp,
                                 __global const float *sp, __global lrn_t *dxp, uint H, uint W, ulong sH, ulong sW,
@@ -238,14 +342,17 @@ inline void lrn_within_bwd_rows(__global const lrn_t *xp, __global const lrn_t *
     }
 }
 
-/* dx = dy * scale^-beta - 2ab * x * SUM over the mirrored box of dy*y/scale. The scale is
- * required (the host computes it first when the caller has none); sqrt_a and k are unused. */
+/* dx = dy * scale^-beta - 2ab * x * SUM over the mirrored box of dy*y/scale. Without a scale
+ * (NULL), windows in registers recompute it (lrn_within_bwd_rows_noscale, sqrt_a and k used);
+ * wide windows need one: the host computes it first when the caller has none. */
 __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
                              ulong4 strides, ulong8 offs, uint RB) {
+#if !LRN_REG_WINDOW
     (void)sqrt_a;
     (void)k;
+#endif
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const long w0 = get_global_id(0) * LRN_VW;
     if (w0 >= (long)W)
@@ -253,8 +360,14 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     LRN_ROW_BLOCK(H, RB, plane);
     const ulong pos = (plane / C) * sN + (plane % C) * sC;
     __global const lrn_t *xp = x + offs.s0 + pos, *yp = y + offs.s1 + pos, *dyp = dy + offs.s3 + pos;
-    __global const float *sp = scale + offs.s2 + pos;
     __global lrn_t *dxp = dx + offs.s4 + pos;
+#if LRN_REG_WINDOW
+    if (!scale) { /* the host passes NULL only to this path */
+        lrn_within_bwd_rows_noscale(xp, yp, dyp, dxp, H, W, sH, sW, w0, h0, h1, sqrt_a, k, beta, two_ab);
+        return;
+    }
+#endif
+    __global const float *sp = scale + offs.s2 + pos;
     if (nb == 1) /* constant bounds, as in the forward */
         lrn_within_bwd_rows(xp, yp, dyp, sp, dxp, H, W, sH, sW, w0, 0, (long)H, beta, two_ab);
     else
