@@ -215,10 +215,13 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_event scale_done = NULL;
     mtx_lock(&p->lock);
     /* The within-channel backward reads the scale at its neighbours. Without one given, the
-     * NCHW and strided kernels with the window in registers recompute it in the same pass;
-     * the others (NHWC, wide windows) get it from a forward pass into a temporary buffer. */
+     * NCHW and strided kernels with the window in registers recompute it in the same pass,
+     * except scalar work-items on a CPU (the strided layout): those would form WIN row sums
+     * per row instead of one, as the NHWC kernels would, which measured 2x slower than two
+     * passes. The others get the scale from a forward pass into a temporary buffer. */
     const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL ||
-                      (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC);
+                      (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC &&
+                       (p->variant.vw > 1 || !p->cpu));
     if (!scale && !fused) {
         cl_int err;
         tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->geom.span * sizeof(float), NULL, &err);

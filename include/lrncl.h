@@ -243,9 +243,10 @@ LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind wh
  * argument, with one exception: in-place forward (y the same buffer, offset and layout as x)
  * is allowed in ACROSS_CHANNELS mode with a window of at most 16 channels.
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
- * backward without a scale recomputes it in the same kernel for NCHW and strided layouts with
- * windows up to 16 (rows and columns); NHWC and wider windows allocate a temporary device buffer
- * of the tensor's size for that call (released by OpenCL once the kernels finish). */
+ * backward without a scale recomputes it in the same kernel for NCHW (and, on GPUs, strided)
+ * layouts with windows up to 16 (rows and columns); NHWC, strided views on CPUs and wider
+ * windows allocate a temporary device buffer of the tensor's size for that call (released by
+ * OpenCL once the kernels finish). */
 LRNCL_API lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done);
 LRNCL_API lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
