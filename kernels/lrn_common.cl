@@ -119,7 +119,8 @@ LRN_INLINE lrn_vec lrn_vload_masked(__global const lrn_t *p, long q, long n, flo
         const long q1 = clamp(q, 0L, n - LRN_VW);
         const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7), at = (int)(q - q1) + lane;
         const lrn_vec moved = shuffle(LRN_VLOAD(p, q1), as_uint8(clamp(at, 0, LRN_VW - 1)));
-        const int8 inside = (at >= 0) & (at < LRN_VW) & ((int)q + lane >= 0) & ((int)q + lane < (int)n);
+        /* a lane inside [0, n) always has 0 <= at < LRN_VW: q1 is q clamped into the row */
+        const int8 inside = ((int)q + lane >= 0) & ((int)q + lane < (int)n);
         return select((lrn_vec)fill, moved, inside);
     }
 #endif

@@ -1089,8 +1089,9 @@ static int time_pass(const bench_env *e, const case_state *cs, int pass, const i
         /* oneDNN's share of its runs, spread over the blocks; the settling run only where a
          * run is short enough not to matter */
         const int j0 = (int)((long)b * ndn / nblocks), j1 = (int)((long)(b + 1) * ndn / nblocks);
+        double settle_ms;
         if (j1 > j0 && b > 0 && dn_warm_ms < 50.0)
-            TRY(onednn_round(e, cs, pass, (size_t)(j0 + WARM_UP_ROUNDS) % cs->nslots, &ms[0]));
+            TRY(onednn_round(e, cs, pass, (size_t)(j0 + WARM_UP_ROUNDS) % cs->nslots, &settle_ms));
         for (int j = j0; j < j1; j++)
             TRY(onednn_round(e, cs, pass, (size_t)(j + WARM_UP_ROUNDS) % cs->nslots, &dn_samples[j]));
     }
