@@ -15,9 +15,9 @@
  * its time runs from the marker's end to the end of the run's last command (lrncl may enqueue
  * several kernels). lrncl, copy and naive runs are interleaved run by run, and oneDNN's
  * (clock_gettime around execute + wait) alternate with them in blocks of a few rounds, so that
- * drift on a noisy machine hits every contender alike; each block opens with an untimed run,
- * so oneDNN's OpenMP threads, which spin for a while after each call, never compete with a
- * timed OpenCL run (see time_pass).
+ * drift on a noisy machine hits every contender alike; each block first waits until the other
+ * side's threads are idle, so oneDNN's OpenMP threads, which spin for 8-10 ms after each call,
+ * never compete with a timed OpenCL run, and opens with an untimed run (see time_pass).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, CLOCK_MONOTONIC */
 
@@ -327,6 +327,31 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Waits until no thread of this process is running: at most QUIET_MAX_MS, in steps of
+ * QUIET_STEP_MS, until a step adds under a fifth of a core's time to the process (Linux updates
+ * other threads' CPU time at scheduler ticks, so a step spans a few). oneDNN's OpenMP workers spin
+ * for a while after each call (libgomp 8-10 ms on this kind of machine, LLVM's libomp 200 ms by
+ * default), and a spinning worker holds a core that the next side's runs need: on 2 cores, the
+ * first OpenCL runs after each oneDNN block ran beside it (seen as a busy first step after every
+ * block). Returns the ms waited. */
+enum { QUIET_MAX_MS = 300, QUIET_STEP_MS = 10 };
+static double wait_quiet(void) {
+    const double t0 = now_s();
+    for (int i = 0; i < QUIET_MAX_MS / QUIET_STEP_MS; i++) {
+        struct timespec c0, c1, step = {0, QUIET_STEP_MS * 1000000L};
+        double w0 = now_s();
+        if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0) != 0)
+            break;
+        nanosleep(&step, NULL);
+        if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1) != 0)
+            break;
+        double busy = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+        if (busy < 0.2 * (now_s() - w0))
+            break;
+    }
+    return (now_s() - t0) * 1e3;
 }
 
 /* ---- the naive OpenCL peer -------------------------------------------------------------------- */
@@ -1040,9 +1065,9 @@ static int onednn_round(const bench_env *e, const case_state *cs, int pass, size
 
 /* Times one pass: the OpenCL contenders that active[] names, interleaved run by run, and (with
  * with_onednn) oneDNN, in alternating blocks of TIME_BLOCK rounds, so that a noisy machine's
- * drift hits all of them alike. Each block after the first starts with an untimed run of the
- * side whose turn it is, which absorbs the other side's wind-down (oneDNN's OpenMP threads spin
- * for a while after each call). WARM_UP_ROUNDS untimed rounds first; then opt.runs timed rounds
+ * drift hits all of them alike. Each block waits until the other side's threads are idle
+ * (wait_quiet: oneDNN's OpenMP threads spin for a while after each call), and each block after
+ * the first starts with an untimed run of the side whose turn it is. WARM_UP_ROUNDS untimed rounds first; then opt.runs timed rounds
  * (fewer for a slow peer, see peer_budget_s), all rotating through the slots. (Setup has
  * written every buffer already, so no page is touched for the first time here.) Medians and
  * the runs behind them in med/nruns, oneDNN's in dn_med and dn_runs. */
@@ -1075,6 +1100,8 @@ static int time_pass(const bench_env *e, const case_state *cs, int pass, const i
     ndn = with_onednn ? peer_runs(runs, dn_warm_ms * 1e-3) : 0;
     for (int b = 0; b < nblocks; b++) {
         const int r0 = b * TIME_BLOCK, r1 = r0 + TIME_BLOCK < runs ? r0 + TIME_BLOCK : runs;
+        if (with_onednn)
+            (void)wait_quiet();
         if (b > 0)
             TRY(opencl_round(e, cs, pass, lrncl_only, (size_t)(r0 + WARM_UP_ROUNDS) % cs->nslots, ms));
         for (int r = r0; r < r1; r++) {
@@ -1090,6 +1117,8 @@ static int time_pass(const bench_env *e, const case_state *cs, int pass, const i
          * run is short enough not to matter */
         const int j0 = (int)((long)b * ndn / nblocks), j1 = (int)((long)(b + 1) * ndn / nblocks);
         double settle_ms;
+        if (j1 > j0)
+            (void)wait_quiet();
         if (j1 > j0 && b > 0 && dn_warm_ms < 50.0)
             TRY(onednn_round(e, cs, pass, (size_t)(j0 + WARM_UP_ROUNDS) % cs->nslots, &settle_ms));
         for (int j = j0; j < j1; j++)
