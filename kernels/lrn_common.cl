@@ -180,6 +180,15 @@ LRN_INLINE void lrn_vstore_masked(__global lrn_t *p, long q, long n, lrn_vec v) 
     }
 #if LRN_AVX_MASK && !LRN_HALF
     LRN_MASKSTORE(p, q, LRN_LANES_IN(q, n), v);
+#elif LRN_HALF
+    /* The vector converted at once (F16C on PoCL, where a scalar vstore_half is software), then
+     * its lanes' bits stored one by one; rounding to nearest even either way, so the same bits. */
+    LRN_CAT(ushort, LRN_VW) bits;
+    LRN_CAT(LRN_CAT(vstore_half, LRN_VW), _rte)(v, 0, (__private half *)&bits);
+    __global ushort *u = (__global ushort *)p;
+    for (int i = 0; i < LRN_VW; ++i)
+        if (q + i >= 0 && q + i < n)
+            u[q + i] = ((__private const ushort *)&bits)[i];
 #else
     float tmp[LRN_VW];
     LRN_CAT(vstore, LRN_VW)(v, 0, tmp);
