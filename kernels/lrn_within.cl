@@ -147,21 +147,36 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
     } while (0)
 
 #if LRN_VW == 8
-/* The same for nv vectors of columns from q0, as vectors: lanes outside [0, W) take dy = y = 0
- * over a scale of 1, so they are 0 as above and never divide by a scale outside the row; the
- * other lanes are the same operations as above. SV(b) is the scale vector at q0 + 8b. Two vector
- * divisions per row where the scalar form made 12 scalar ones (window 5): on PoCL within-small's
- * backward ran 13-15% faster, float16 within-alexnet's 13-20%, float32 within-alexnet's the
- * same (docs/performance.md). */
-#define LRN_RATIO_SEG_FILL_V(seg, nv, dyr, yr, SV, W, q0)                                          \
+/* The same for nv vectors of columns from q0, kept in registers: rv[b] holds columns q0 + 8b ..
+ * q0 + 8b + 7, and rv[nv] is 0 (LRN_RATIO_VEC_SUM reads one vector past the last). Lanes outside
+ * [0, W) take dy = y = 0 over a scale of 1, so they are 0 as above and never divide by a scale
+ * outside the row; the other lanes are the same operations as above. SV(b) is the scale vector
+ * at q0 + 8b. */
+#define LRN_RATIO_VEC_FILL(rv, nv, dyr, yr, SV, W, q0)                                             \
     do {                                                                                           \
         _Pragma("unroll")                                                                          \
         for (int b = 0; b < (nv); ++b) {                                                           \
             const long q = (q0) + b * LRN_VW;                                                      \
             const int8 at = (int)q + (int8)(0, 1, 2, 3, 4, 5, 6, 7), in = (at >= 0) & (at < (int)(W)); \
-            lrn_vec ratio = lrn_vload_masked(dyr, q, W, 0.0f) * lrn_vload_masked(yr, q, W, 0.0f)   \
-                            / select((lrn_vec)1.0f, SV(b), in);                                    \
-            vstore8(ratio, 0, (seg) + b * LRN_VW);                                                 \
+            (rv)[b] = lrn_vload_masked(dyr, q, W, 0.0f) * lrn_vload_masked(yr, q, W, 0.0f)         \
+                      / select((lrn_vec)1.0f, SV(b), in);                                          \
+        }                                                                                          \
+        (rv)[nv] = (lrn_vec)0.0f;                                                                  \
+    } while (0)
+
+/* Per lane, the sum of the ratios over the WIN taps of its mirrored window, in ascending order
+ * (as LRN_RATIO_SEG_SUM): tap d is lanes d .. d+7 of the registers, one constant shuffle each.
+ * Against ratios stored to private memory and read back as vectors at every offset (each read
+ * spanning two stores, so no store-to-load forwarding), within-small's backward ran 0.286 ->
+ * 0.165 ms and within-alexnet's 5.7 -> 3.7 ms on PoCL (docs/performance.md). */
+#define LRN_RATIO_VEC_SUM(rv, sum)                                                                 \
+    do {                                                                                           \
+        (sum) = (rv)[0];                                                                           \
+        _Pragma("unroll")                                                                          \
+        for (int d = 1; d < LRN_WIN; ++d) {                                                        \
+            const uint o = d % LRN_VW;                                                             \
+            (sum) += shuffle2((rv)[d / LRN_VW], (rv)[d / LRN_VW + 1],                               \
+                              (uint8)(o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6, o + 7));        \
         }                                                                                          \
     } while (0)
 #endif
@@ -177,8 +192,9 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
 
 #if LRN_REG_WINDOW && LRN_VW > 1
 /* Backward with vectors and a register window: a row's ratios dy*y/scale over VW + WIN - 1
- * columns are formed once into private memory, then each of the WIN taps is one vector load
- * from it, instead of WIN divisions per column group. (The forward's squares are cheaper to
+ * columns are formed once, instead of WIN divisions per column group: 8-wide builds keep them
+ * in registers and take each of the WIN taps as a constant shuffle, other widths store them to
+ * private memory and take each tap as one vector load. (The forward's squares are cheaper to
  * recompute per tap from unaligned global vector loads: measured faster on PoCL.) */
 #define LRN_SEG (LRN_VW + LRN_WIN - 1)
 #define LRN_SEGV ((LRN_SEG + LRN_VW - 1) / LRN_VW) /* vectors covering LRN_SEG columns */
@@ -187,19 +203,20 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
 LRN_INLINE lrn_vec lrn_within_row_ratio_seg(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
                                         long W, long w0) {
     const long q0 = w0 - LRN_WIN_HI;
+    lrn_vec sum;
 #if LRN_VW == 8
-    float seg[LRN_SEGV * LRN_VW];
+    lrn_vec rv[LRN_SEGV + 1];
 #define LRN_SV_GLOBAL(b) lrn_vload_masked_f(sr, q0 + (b) * LRN_VW, W, 1.0f)
-    LRN_RATIO_SEG_FILL_V(seg, LRN_SEGV, dyr, yr, LRN_SV_GLOBAL, W, q0);
+    LRN_RATIO_VEC_FILL(rv, LRN_SEGV, dyr, yr, LRN_SV_GLOBAL, W, q0);
 #undef LRN_SV_GLOBAL
+    LRN_RATIO_VEC_SUM(rv, sum);
 #else
     float seg[LRN_SEG];
 #define LRN_S_GLOBAL(j) sr[q0 + (j)]
     LRN_RATIO_SEG_FILL(seg, LRN_SEG, dyr, yr, LRN_S_GLOBAL, 1, W, q0);
 #undef LRN_S_GLOBAL
-#endif
-    lrn_vec sum;
     LRN_RATIO_SEG_SUM(seg, sum);
+#endif
     return sum;
 }
 #define LRN_ROW_RATIO(dyr, yr, sr, sW, W, w0) lrn_within_row_ratio_seg((dyr), (yr), (sr), (W), (w0))
@@ -287,7 +304,8 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #define LRN_FUSED_RATIO_ROW(out)                                                                   \
     do {                                                                                           \
         const long nr = r + LRN_WIN_HI;                                                            \
-        float sc[LRN_FNB * LRN_VW], seg[LRN_FNB * LRN_VW];                                         \
+        float sc[LRN_FNB * LRN_VW];                                                                \
+        LRN_FUSED_SEG_DECL;                                                                        \
         _Pragma("unroll")                                                                          \
         for (int b = 0; b < LRN_FNB; ++b) {                                                        \
             hs[b][LRN_WIN - 1] = nr >= 0 && nr < (long)H                                           \
@@ -302,8 +320,7 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
         so[LRN_WIN_LO] = LRN_VLOAD_PRIV(sc + LRN_WIN_HI);                                          \
         if (r >= 0 && r < (long)H) {                                                               \
             __global const lrn_t *dyr = dyp + (ulong)r * sH, *yr = yp + (ulong)r * sH;            \
-            LRN_FUSED_SEG_FILL(seg, dyr, yr, sW, W, q0);                                           \
-            LRN_RATIO_SEG_SUM(seg, out);                                                           \
+            LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out);                                            \
         } else {                                                                                   \
             (out) = (lrn_vec)0.0f;                                                                 \
         }                                                                                          \
@@ -312,9 +329,19 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #define LRN_S_PRIV(j) sc[j]
 #if LRN_VW == 8
 #define LRN_SV_PRIV(b) vload8(0, sc + (b) * LRN_VW)
-#define LRN_FUSED_SEG_FILL(seg, dyr, yr, sW, W, q0) LRN_RATIO_SEG_FILL_V(seg, LRN_FNB, dyr, yr, LRN_SV_PRIV, W, q0)
+#define LRN_FUSED_SEG_DECL lrn_vec rv[LRN_FNB + 1]
+#define LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out)                                                 \
+    do {                                                                                           \
+        LRN_RATIO_VEC_FILL(rv, LRN_FNB, dyr, yr, LRN_SV_PRIV, W, q0);                              \
+        LRN_RATIO_VEC_SUM(rv, out);                                                                \
+    } while (0)
 #else
-#define LRN_FUSED_SEG_FILL(seg, dyr, yr, sW, W, q0) LRN_RATIO_SEG_FILL(seg, LRN_FSEG, dyr, yr, LRN_S_PRIV, sW, W, q0)
+#define LRN_FUSED_SEG_DECL float seg[LRN_FSEG]
+#define LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out)                                                 \
+    do {                                                                                           \
+        LRN_RATIO_SEG_FILL(seg, LRN_FSEG, dyr, yr, LRN_S_PRIV, sW, W, q0);                         \
+        LRN_RATIO_SEG_SUM(seg, out);                                                               \
+    } while (0)
 #endif
 
 inline void lrn_within_bwd_rows_noscale(__global const lrn_t *xp, __global const lrn_t *yp, __global const lrn_t *dyp,
