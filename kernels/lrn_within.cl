@@ -300,11 +300,12 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #endif
 
 /* One ratio row r (then r + 1): the sums of its rows of squares advance by row r + hi, the
- * scale at its columns is formed into sc, pushed to so, and its ratio sums go to `out`. */
+ * scale at its columns is formed (LRN_FUSED_SC_*), its centre columns pushed to so, and its
+ * ratio sums go to `out`. */
 #define LRN_FUSED_RATIO_ROW(out)                                                                   \
     do {                                                                                           \
         const long nr = r + LRN_WIN_HI;                                                            \
-        float sc[LRN_FNB * LRN_VW];                                                                \
+        LRN_FUSED_SC_DECL;                                                                         \
         LRN_FUSED_SEG_DECL;                                                                        \
         _Pragma("unroll")                                                                          \
         for (int b = 0; b < LRN_FNB; ++b) {                                                        \
@@ -313,11 +314,11 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
                                      : (lrn_vec)0.0f;                                              \
             lrn_vec sum;                                                                           \
             LRN_REG_SUM(hs[b], LRN_WIN, sum);                                                      \
-            LRN_VSTORE_PRIV(k + sum, sc + b * LRN_VW);                                             \
+            LRN_FUSED_SC_PUT(b, k + sum);                                                          \
             LRN_REG_SHIFT(hs[b], LRN_WIN);                                                         \
         }                                                                                          \
         LRN_REG_SHIFT(so, LRN_WIN_LO + 1);                                                         \
-        so[LRN_WIN_LO] = LRN_VLOAD_PRIV(sc + LRN_WIN_HI);                                          \
+        so[LRN_WIN_LO] = LRN_FUSED_SC_CENTRE;                                                      \
         if (r >= 0 && r < (long)H) {                                                               \
             __global const lrn_t *dyr = dyp + (ulong)r * sH, *yr = yp + (ulong)r * sH;            \
             LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out);                                            \
@@ -326,9 +327,15 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
         }                                                                                          \
         ++r;                                                                                       \
     } while (0)
-#define LRN_S_PRIV(j) sc[j]
 #if LRN_VW == 8
-#define LRN_SV_PRIV(b) vload8(0, sc + (b) * LRN_VW)
+/* 8-wide: the scale vectors stay in registers (sv[FNB] is 0 for the shuffle past the last), and
+ * the output row's own scale, columns w0 .. w0+7 = lanes hi .. hi+7, is a constant shuffle. */
+#define LRN_FUSED_SC_DECL lrn_vec sv[LRN_FNB + 1]
+#define LRN_FUSED_SC_PUT(b, v) (sv[b] = (v), sv[LRN_FNB] = (lrn_vec)0.0f)
+#define LRN_FUSED_SC_CENTRE                                                                        \
+    shuffle2(sv[LRN_WIN_HI / LRN_VW], sv[LRN_WIN_HI / LRN_VW + 1],                                 \
+             (uint8)(0, 1, 2, 3, 4, 5, 6, 7) + (uint)(LRN_WIN_HI % LRN_VW))
+#define LRN_SV_PRIV(b) sv[b]
 #define LRN_FUSED_SEG_DECL lrn_vec rv[LRN_FNB + 1]
 #define LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out)                                                 \
     do {                                                                                           \
@@ -336,6 +343,10 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
         LRN_RATIO_VEC_SUM(rv, out);                                                                \
     } while (0)
 #else
+#define LRN_FUSED_SC_DECL float sc[LRN_FNB * LRN_VW]
+#define LRN_FUSED_SC_PUT(b, v) LRN_VSTORE_PRIV((v), sc + (b) * LRN_VW)
+#define LRN_FUSED_SC_CENTRE LRN_VLOAD_PRIV(sc + LRN_WIN_HI)
+#define LRN_S_PRIV(j) sc[j]
 #define LRN_FUSED_SEG_DECL float seg[LRN_FSEG]
 #define LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out)                                                 \
     do {                                                                                           \
