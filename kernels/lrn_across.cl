@@ -27,6 +27,9 @@
 #if LRN_NHWC_VEC && !LRN_REG_WINDOW
 #error "the NHWC vector path needs LRN_REG_WINDOW"
 #endif
+#if LRN_NHWC_VEC && LRN_VW != 8
+#error "the NHWC vector path is written for LRN_VW 8 (its backward's taps are 8-lane shuffles)"
+#endif
 
 #if LRN_NHWC_VEC
 /* Pre-scaled sums of squares for channels q .. q+VW-1, each over [c-lo, c+hi], taps in
@@ -86,9 +89,9 @@ inline void lrn_across_fwd_nhwc(__global const lrn_t *xp, __global lrn_t *yp, __
 }
 
 /* Backward over one column. For the group at c0, the ratios dy*y/scale of the channels
- * c0-hi .. c0+VW-1+lo (the mirrored windows of its lanes) are formed once into private memory,
- * LRN_VW at a time (the scale loaded, or recomputed afresh per channel when NULL), then summed
- * per lane in ascending channel order with one vector load per tap. */
+ * c0-hi .. c0+VW-1+lo (the mirrored windows of its lanes) are formed once, LRN_VW at a time,
+ * in registers (the scale loaded, or recomputed afresh per channel when NULL), then summed per
+ * lane in ascending channel order, each tap one constant shuffle (LRN_LANES_AT). */
 #define LRN_SEG (LRN_VW + LRN_WIN - 1)
 #define LRN_NB ((LRN_SEG + LRN_VW - 1) / LRN_VW)
 inline void lrn_across_bwd_nhwc(__global const lrn_t *xp, __global const lrn_t *yp, __global const lrn_t *dyp,
@@ -97,27 +100,20 @@ inline void lrn_across_bwd_nhwc(__global const lrn_t *xp, __global const lrn_t *
     const long G = (C + LRN_VW - 1) / LRN_VW;
     for (long g = 0; g < G; ++g) {
         const long c0 = g * LRN_VW, q0 = c0 - LRN_WIN_HI;
-        float seg[LRN_NB * LRN_VW], sc[LRN_NB * LRN_VW];
+        lrn_vec rv[LRN_NB + 1], sv[LRN_NB + 1]; /* the last of each is 0, read by LRN_LANES_AT */
 #pragma unroll
         for (int b = 0; b < LRN_NB; ++b) {
             const long q = q0 + b * LRN_VW;
-            lrn_vec s;
-            if (sp) {
-                s = lrn_vload_masked_f(sp, q, C, 1.0f);
-            } else {
-                lrn_vec sum = lrn_nhwc_sq_sum(xp, q, C, sqrt_a);
-                s = sum + k;
-                LRN_CAT(vstore, LRN_VW)(s, 0, sc + b * LRN_VW);
-            }
+            sv[b] = sp ? lrn_vload_masked_f(sp, q, C, 1.0f) : lrn_nhwc_sq_sum(xp, q, C, sqrt_a) + k;
             lrn_vec gv = lrn_vload_masked(dyp, q, C, 0.0f);
-            lrn_vec r = gv * lrn_vload_masked(yp, q, C, 0.0f) / s;
-            LRN_CAT(vstore, LRN_VW)(r, 0, seg + b * LRN_VW);
+            rv[b] = gv * lrn_vload_masked(yp, q, C, 0.0f) / sv[b];
         }
-        lrn_vec acc = LRN_CAT(vload, LRN_VW)(0, seg);
+        rv[LRN_NB] = sv[LRN_NB] = (lrn_vec)0.0f;
+        lrn_vec acc = rv[0];
 #pragma unroll
         for (int d = 1; d < LRN_WIN; ++d)
-            acc += LRN_CAT(vload, LRN_VW)(0, seg + d);
-        lrn_vec s = sp ? lrn_vload_masked_f(sp, c0, C, 1.0f) : LRN_CAT(vload, LRN_VW)(0, sc + LRN_WIN_HI);
+            acc += LRN_LANES_AT(rv, d);
+        lrn_vec s = LRN_LANES_AT(sv, LRN_WIN_HI);
         lrn_vec gv = lrn_vload_masked(dyp, c0, C, 0.0f), xv = lrn_vload_masked(xp, c0, C, 0.0f);
         lrn_vec gj = gv * LRN_POW_NEG_BETA(s, beta);
         lrn_vstore_masked(dxp, c0, C, gj - two_ab * xv * acc);

@@ -215,6 +215,14 @@ LRN_INLINE void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v
 }
 #endif
 
+#if LRN_VW == 8
+/* Lanes o .. o+7 of the 16 lanes in rv[i / 8], rv[i / 8 + 1] with o = i % 8, for i a constant
+ * (an unrolled loop's index): one constant shuffle, where reading the same lanes back from a
+ * private array that two vector stores filled stalls on store-to-load forwarding. */
+#define LRN_LANES_AT(rv, i)                                                                        \
+    shuffle2((rv)[(i) / 8], (rv)[(i) / 8 + 1], (uint8)(0, 1, 2, 3, 4, 5, 6, 7) + (uint)((i) % 8))
+#endif
+
 /* LRN_PREFETCH(p): a hint that p will be read soon. On CPU targets (clang for x86-64 or AArch64,
  * as PoCL compiles) it is a real prefetch instruction: the across kernels walk a column per
  * work-item, one load per channel a whole plane apart, a stride that hardware prefetchers follow

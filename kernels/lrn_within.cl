@@ -173,11 +173,8 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
     do {                                                                                           \
         (sum) = (rv)[0];                                                                           \
         _Pragma("unroll")                                                                          \
-        for (int d = 1; d < LRN_WIN; ++d) {                                                        \
-            const uint o = d % LRN_VW;                                                             \
-            (sum) += shuffle2((rv)[d / LRN_VW], (rv)[d / LRN_VW + 1],                               \
-                              (uint8)(o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6, o + 7));        \
-        }                                                                                          \
+        for (int d = 1; d < LRN_WIN; ++d)                                                          \
+            (sum) += LRN_LANES_AT(rv, d);                                                          \
     } while (0)
 #endif
 
@@ -332,9 +329,7 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
  * the output row's own scale, columns w0 .. w0+7 = lanes hi .. hi+7, is a constant shuffle. */
 #define LRN_FUSED_SC_DECL lrn_vec sv[LRN_FNB + 1]
 #define LRN_FUSED_SC_PUT(b, v) (sv[b] = (v), sv[LRN_FNB] = (lrn_vec)0.0f)
-#define LRN_FUSED_SC_CENTRE                                                                        \
-    shuffle2(sv[LRN_WIN_HI / LRN_VW], sv[LRN_WIN_HI / LRN_VW + 1],                                 \
-             (uint8)(0, 1, 2, 3, 4, 5, 6, 7) + (uint)(LRN_WIN_HI % LRN_VW))
+#define LRN_FUSED_SC_CENTRE LRN_LANES_AT(sv, LRN_WIN_HI)
 #define LRN_SV_PRIV(b) sv[b]
 #define LRN_FUSED_SEG_DECL lrn_vec rv[LRN_FNB + 1]
 #define LRN_FUSED_SEG_SUM(dyr, yr, sW, W, q0, out)                                                 \
