@@ -213,16 +213,20 @@ static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_p
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clCreateProgramWithSource");
 
-    char options[320];
+    /* LRNCL_PORTABLE_KERNELS=1 (testing): no target-specific builtins in the kernels, the code
+     * that compilers other than x86-64 ones with AVX take (lrn_common.cl, LRN_PORTABLE). */
+    const char *portable = getenv("LRNCL_PORTABLE_KERNELS");
+    char options[352];
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
-             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s",
+             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s%s",
              v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw,
              v->mode == LRNCL_WITHIN_CHANNEL,
              /* OpenCL allows 2.5 ulp for float division and 3 for sqrt, and a compiler may then
               * round one quotient differently in two kernels; correctly rounded, every path
               * agrees bit for bit. */
-             c->cr_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "");
+             c->cr_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "",
+             portable && strcmp(portable, "1") == 0 ? " -DLRN_PORTABLE=1" : "");
     err = clBuildProgram(prog, 1, &c->dev, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t len = 0;

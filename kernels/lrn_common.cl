@@ -16,6 +16,10 @@
  *                           along h*w (across) or w (within); NHWC with LRN_REG_WINDOW,
  *                           channels (lrn_across.cl, lrn_within.cl); 1 elsewhere. CPUs (PoCL) want explicit
  *                           vectors; GPUs coalesce scalar work-items (1).
+ * Optional:
+ *   -D LRN_PORTABLE=1       no target-specific builtins (AVX masked moves, prefetch): the
+ *                           portable code every other compiler takes, the same bits; the
+ *                           host passes it under LRNCL_PORTABLE_KERNELS=1, so CI checks it.
  * alpha, beta and k are kernel arguments, so new values never recompile. Every kernel takes the
  * element strides (n, c, h, w) and the element offsets of x, y, scale, dy, dx (in that order)
  * as its last two arguments.
@@ -112,7 +116,11 @@ typedef float lrn_vec;
  * edge tap loops rolled: with this and the unrolled edge taps of lrn_within.cl, the within-channel
  * forward ran 17-31% faster on PoCL (docs/performance.md). CPU OpenCL compilers for x86-64 keep
  * every address space in one flat space, so a global pointer passes as the builtin's pointer. */
-#if defined(__clang__) && defined(__x86_64__) && defined(__AVX__) && LRN_VW == 8
+#ifndef LRN_PORTABLE
+#define LRN_PORTABLE 0
+#endif
+
+#if defined(__clang__) && defined(__x86_64__) && defined(__AVX__) && LRN_VW == 8 && !LRN_PORTABLE
 #define LRN_AVX_MASK 1
 /* Lanes i of q + i inside [0, n), as an int8 mask (all ones where inside). */
 #define LRN_LANES_IN(q, n) lrn_lanes_in((int)(q), (int)(n))
@@ -228,7 +236,7 @@ LRN_INLINE void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v
  * work-item, one load per channel a whole plane apart, a stride that hardware prefetchers follow
  * late or not at all. OpenCL's own prefetch() compiles to nothing in PoCL 3.1. Other targets get
  * nothing. LRN_PF_DIST: how many channels ahead. */
-#if defined(__clang__) && (defined(__x86_64__) || defined(__aarch64__))
+#if defined(__clang__) && (defined(__x86_64__) || defined(__aarch64__)) && !LRN_PORTABLE
 #define LRN_PREFETCH(p) __builtin_prefetch((const __global void *)(p))
 #else
 #define LRN_PREFETCH(p) ((void)0)
