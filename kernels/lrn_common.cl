@@ -120,14 +120,17 @@ typedef float lrn_vec;
 #define LRN_PORTABLE 0
 #endif
 
-#if defined(__clang__) && defined(__x86_64__) && defined(__AVX__) && LRN_VW == 8 && !LRN_PORTABLE
-#define LRN_AVX_MASK 1
+#if LRN_VW == 8
 /* Lanes i of q + i inside [0, n), as an int8 mask (all ones where inside). */
 #define LRN_LANES_IN(q, n) lrn_lanes_in((int)(q), (int)(n))
 LRN_INLINE int8 lrn_lanes_in(int q, int n) {
     const int8 at = q + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
     return (at >= 0) & (at < n);
 }
+#endif
+
+#if defined(__clang__) && defined(__x86_64__) && defined(__AVX__) && LRN_VW == 8 && !LRN_PORTABLE
+#define LRN_AVX_MASK 1
 #define LRN_MASKLOAD(p, q, in) __builtin_ia32_maskloadps256((const float8 *)(ulong)((p) + (q)), (in))
 #define LRN_MASKSTORE(p, q, in, v) __builtin_ia32_maskstoreps256((float8 *)(ulong)((p) + (q)), (in), (v))
 #else

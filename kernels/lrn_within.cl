@@ -157,9 +157,8 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
         _Pragma("unroll")                                                                          \
         for (int b = 0; b < (nv); ++b) {                                                           \
             const long q = (q0) + b * LRN_VW;                                                      \
-            const int8 at = (int)q + (int8)(0, 1, 2, 3, 4, 5, 6, 7), in = (at >= 0) & (at < (int)(W)); \
             (rv)[b] = lrn_vload_masked(dyr, q, W, 0.0f) * lrn_vload_masked(yr, q, W, 0.0f)         \
-                      / select((lrn_vec)1.0f, SV(b), in);                                          \
+                      / select((lrn_vec)1.0f, SV(b), LRN_LANES_IN(q, W));                          \
         }                                                                                          \
         (rv)[nv] = (lrn_vec)0.0f;                                                                  \
     } while (0)
@@ -167,8 +166,8 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
 /* Per lane, the sum of the ratios over the WIN taps of its mirrored window, in ascending order
  * (as LRN_RATIO_SEG_SUM): tap d is lanes d .. d+7 of the registers, one constant shuffle each.
  * Against ratios stored to private memory and read back as vectors at every offset (each read
- * spanning two stores, so no store-to-load forwarding), within-small's backward ran 0.286 ->
- * 0.165 ms and within-alexnet's 5.7 -> 3.7 ms on PoCL (docs/performance.md). */
+ * spanning two stores, so no store-to-load forwarding), within-small's backward ran 0.29 ->
+ * 0.17 ms and within-alexnet's 5.7 -> 3.7-3.9 ms on PoCL (docs/performance.md). */
 #define LRN_RATIO_VEC_SUM(rv, sum)                                                                 \
     do {                                                                                           \
         (sum) = (rv)[0];                                                                           \
@@ -327,8 +326,10 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 #if LRN_VW == 8
 /* 8-wide: the scale vectors stay in registers (sv[FNB] is 0 for the shuffle past the last), and
  * the output row's own scale, columns w0 .. w0+7 = lanes hi .. hi+7, is a constant shuffle. */
-#define LRN_FUSED_SC_DECL lrn_vec sv[LRN_FNB + 1]
-#define LRN_FUSED_SC_PUT(b, v) (sv[b] = (v), sv[LRN_FNB] = (lrn_vec)0.0f)
+#define LRN_FUSED_SC_DECL                                                                          \
+    lrn_vec sv[LRN_FNB + 1];                                                                       \
+    sv[LRN_FNB] = (lrn_vec)0.0f
+#define LRN_FUSED_SC_PUT(b, v) (sv[b] = (v))
 #define LRN_FUSED_SC_CENTRE LRN_LANES_AT(sv, LRN_WIN_HI)
 #define LRN_SV_PRIV(b) sv[b]
 #define LRN_FUSED_SEG_DECL lrn_vec rv[LRN_FNB + 1]
