@@ -109,13 +109,6 @@ typedef float lrn_vec;
 
 #define LRN_WIN (LRN_WIN_LO + LRN_WIN_HI + 1)
 
-/* LRN_AVX_MASK: x86-64 CPU compilers with AVX (PoCL) take the vector edges below through AVX's
- * masked loads and stores (vmaskmovps: lanes outside the mask are not accessed, so they cannot
- * fault), with the lane mask formed in 32-bit lanes. Clang already turned the element loops of
- * the portable code into masked moves, but formed their masks from 64-bit compares, and kept the
- * edge tap loops rolled: with this and the unrolled edge taps of lrn_within.cl, the within-channel
- * forward ran 17-31% faster on PoCL (docs/performance.md). CPU OpenCL compilers for x86-64 keep
- * every address space in one flat space, so a global pointer passes as the builtin's pointer. */
 #ifndef LRN_PORTABLE
 #define LRN_PORTABLE 0
 #endif
@@ -129,6 +122,13 @@ LRN_INLINE int8 lrn_lanes_in(int q, int n) {
 }
 #endif
 
+/* LRN_AVX_MASK: x86-64 CPU compilers with AVX (PoCL) take the vector edges below through AVX's
+ * masked loads and stores (vmaskmovps: lanes outside the mask are not accessed, so they cannot
+ * fault), with the lane mask formed in 32-bit lanes. Clang already turned the element loops of
+ * the portable code into masked moves, but formed their masks from 64-bit compares, and kept the
+ * edge tap loops rolled: with this and the unrolled edge taps of lrn_within.cl, the within-channel
+ * forward ran 17-31% faster on PoCL (docs/performance.md). CPU OpenCL compilers for x86-64 keep
+ * every address space in one flat space, so a global pointer passes as the builtin's pointer. */
 #if defined(__clang__) && defined(__x86_64__) && defined(__AVX__) && LRN_VW == 8 && !LRN_PORTABLE
 #define LRN_AVX_MASK 1
 #define LRN_MASKLOAD(p, q, in) __builtin_ia32_maskloadps256((const float8 *)(ulong)((p) + (q)), (in))

@@ -335,10 +335,9 @@ static double now_s(void) {
  * for a while after each call (libgomp 8-10 ms on this kind of machine, LLVM's libomp 200 ms by
  * default), and a spinning worker holds a core that the next side's runs need: on 2 cores, the
  * first OpenCL runs after each oneDNN block ran beside it (seen as a busy first step after every
- * block). Returns the ms waited. */
+ * block). */
 enum { QUIET_MAX_MS = 300, QUIET_STEP_MS = 10 };
-static double wait_quiet(void) {
-    const double t0 = now_s();
+static void wait_quiet(void) {
     for (int i = 0; i < QUIET_MAX_MS / QUIET_STEP_MS; i++) {
         struct timespec c0, c1, step = {0, QUIET_STEP_MS * 1000000L};
         double w0 = now_s();
@@ -351,7 +350,6 @@ static double wait_quiet(void) {
         if (busy < 0.2 * (now_s() - w0))
             break;
     }
-    return (now_s() - t0) * 1e3;
 }
 
 /* ---- the naive OpenCL peer -------------------------------------------------------------------- */
@@ -1067,8 +1065,9 @@ static int onednn_round(const bench_env *e, const case_state *cs, int pass, size
  * with_onednn) oneDNN, in alternating blocks of TIME_BLOCK rounds, so that a noisy machine's
  * drift hits all of them alike. Each block waits until the other side's threads are idle
  * (wait_quiet: oneDNN's OpenMP threads spin for a while after each call), and each block after
- * the first starts with an untimed run of the side whose turn it is. WARM_UP_ROUNDS untimed rounds first; then opt.runs timed rounds
- * (fewer for a slow peer, see peer_budget_s), all rotating through the slots. (Setup has
+ * the first starts with an untimed run of the side whose turn it is. WARM_UP_ROUNDS untimed
+ * rounds first; then opt.runs timed rounds (fewer for a slow peer, see peer_budget_s), all
+ * rotating through the slots. (Setup has
  * written every buffer already, so no page is touched for the first time here.) Medians and
  * the runs behind them in med/nruns, oneDNN's in dn_med and dn_runs. */
 enum { TIME_BLOCK = 5 };
@@ -1101,7 +1100,7 @@ static int time_pass(const bench_env *e, const case_state *cs, int pass, const i
     for (int b = 0; b < nblocks; b++) {
         const int r0 = b * TIME_BLOCK, r1 = r0 + TIME_BLOCK < runs ? r0 + TIME_BLOCK : runs;
         if (with_onednn)
-            (void)wait_quiet();
+            wait_quiet();
         if (b > 0)
             TRY(opencl_round(e, cs, pass, lrncl_only, (size_t)(r0 + WARM_UP_ROUNDS) % cs->nslots, ms));
         for (int r = r0; r < r1; r++) {
@@ -1118,7 +1117,7 @@ static int time_pass(const bench_env *e, const case_state *cs, int pass, const i
         const int j0 = (int)((long)b * ndn / nblocks), j1 = (int)((long)(b + 1) * ndn / nblocks);
         double settle_ms;
         if (j1 > j0)
-            (void)wait_quiet();
+            wait_quiet();
         if (j1 > j0 && b > 0 && dn_warm_ms < 50.0)
             TRY(onednn_round(e, cs, pass, (size_t)(j0 + WARM_UP_ROUNDS) % cs->nslots, &settle_ms));
         for (int j = j0; j < j1; j++)
