@@ -187,7 +187,9 @@ LRNCL_API void         lrncl_context_release(lrncl_context *c);
 typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen and built */
 
 /* Validates d (each bad field has its own status), picks and builds the kernels. The plan copies
- * d; it keeps a reference to c, which must outlive it. */
+ * d; it keeps a reference to c, which must outlive it. C, H and W must each be at most 2^31 - 64
+ * (2147483584; the kernels index within a column or row in 32 bits): larger ones give
+ * LRNCL_ERROR_UNSUPPORTED. */
 LRNCL_API lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out);
 LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL is allowed */
 
@@ -240,8 +242,12 @@ LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind wh
  * and cost the backward pass its precision. scale may be NULL
  * (inference: no scale is written); when given, forward writes the scale there for a later
  * backward. backward recomputes the scale when it is NULL. Outputs must not overlap any other
- * argument, with one exception: in-place forward (y the same buffer, offset and layout as x)
- * is allowed in ACROSS_CHANNELS mode with a window of at most 16 channels.
+ * argument (overlap is judged on the memory: a sub-buffer overlaps its parent and its
+ * overlapping siblings), with one exception: in-place forward (y on the same first byte as x:
+ * the same buffer and offset, or a sub-buffer and its parent that meet there) is allowed in
+ * ACROSS_CHANNELS mode with a window of at most 16 channels. Each wait list entry must be an
+ * event of the plan's context: a NULL entry or a handle that is not an event is
+ * CL_INVALID_EVENT_WAIT_LIST, an event of another context LRNCL_ERROR_CONTEXT_MISMATCH.
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
  * backward without a scale recomputes it in the same kernel for NCHW (and, on GPUs, strided)
  * layouts with windows up to 16 (rows and columns); NHWC, strided views on CPUs and wider
