@@ -26,7 +26,10 @@ typedef struct {
 
 /* Reads path into *out. Returns 0 on success; otherwise non-zero, *out left empty (npy_free
  * is still safe) and a one-line message in err (e.g. "x.npy: fortran_order arrays are not
- * supported"). err may be NULL; errlen is its size in bytes. */
+ * supported"). err may be NULL; errlen is its size in bytes. path may be a pipe or /dev/stdin:
+ * data whose size the stream cannot tell is read as it arrives, so memory follows what the
+ * stream delivers, not what its header claims. A header with a NUL byte is refused, as numpy
+ * refuses it. */
 int npy_read(const char *path, npy_array *out, char *err, size_t errlen);
 
 /* Writes count = product(shape[0 .. ndim-1]) elements of dtype from data, as a version 1.0
