@@ -494,16 +494,18 @@ static FILE *open_temp(const char *path, char **tmp_name, char *err, size_t errl
     return NULL;
 }
 
-int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
-              char *err, size_t errlen) {
+int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char **staged, char *err, size_t errlen) {
     static const char *const descr[] = {"<f4", "<f2", "<f8"};
     size_t esize = npy_dtype_size(dtype);
     size_t count;
     if (err && errlen)
         err[0] = '\0';
 
-    if (!path) {
-        set_err(err, errlen, path, "no path given");
+    if (staged)
+        *staged = NULL;
+    if (!path || !staged) {
+        set_err(err, errlen, path, !path ? "no path given" : "no place for the temporary file's name");
         return 1;
     }
     if (esize == 0) {
@@ -567,8 +569,17 @@ int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, con
         free(tmp);
         return 1;
     }
+    *staged = tmp;
+    return 0;
+}
+
+int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+              char *err, size_t errlen) {
+    char *tmp = NULL;
+    if (npy_write_staged(path, dtype, data, ndim, shape, &tmp, err, errlen) != 0)
+        return 1;
     if (rename(tmp, path) != 0) {
-        saved = errno;
+        int saved = errno;
 #if defined(_WIN32)
         /* Windows' rename does not replace an existing file. */
         if (remove(path) == 0 && rename(tmp, path) == 0) {

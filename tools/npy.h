@@ -40,6 +40,13 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen);
 int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
               char *err, size_t errlen);
 
+/* The first half of npy_write: the whole file goes to a new temporary file next to path, whose
+ * name (malloc'ed) is stored in *staged; path itself is not touched. The caller renames it
+ * into place (or removes it) and frees the name; on failure nothing is left behind and
+ * *staged is NULL. For writing several files all or nothing (tools/cli_outputs.c). */
+int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char **staged, char *err, size_t errlen);
+
 /* Frees a->data and empties *a. NULL is allowed. */
 void npy_free(npy_array *a);
 
