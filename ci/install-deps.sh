@@ -9,6 +9,7 @@ packages=(
   libclblast-dev                                             # CLBlast
   libcriterion-dev                                           # test framework
   libdnnl-dev                                                # oneDNN: the CPU peer of lrncl bench
+  clang libclang-rt-14-dev                                   # ci/sanitize.sh, ci/fuzz.sh: ASan, UBSan, libFuzzer
 )
 
 missing=()
