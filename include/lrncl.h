@@ -74,9 +74,11 @@ typedef enum lrncl_status {
     LRNCL_ERROR_INVALID_LOCAL_SIZE = -2006, /* local_size <= 0 (< 0 for TensorFlow's radius), even
                                                with CAFFE, or an explicit window < 0 */
     LRNCL_ERROR_INVALID_ALPHA      = -2007, /* alpha is NaN, infinite or negative */
-    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite */
-    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or <= 0 where it is used (the
-                                               scale could reach zero and y divide by zero) */
+    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite, or 0 with k = 0 (0^0) */
+    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or where it is used negative or
+                                               below its convention's minimum (Caffe across: > 0;
+                                               cuDNN: >= 1e-5; the others take k = 0, giving NaN
+                                               on windows of zeros, as PyTorch; conventions.md) */
     LRNCL_ERROR_BUFFER_TOO_SMALL   = -2010, /* a buffer holds fewer bytes than the shape needs */
     LRNCL_ERROR_CONTEXT_MISMATCH   = -2011, /* queue or buffer from another context or device */
     LRNCL_ERROR_ALIASED_BUFFERS    = -2012, /* an output is the same buffer as another argument */
