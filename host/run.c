@@ -11,9 +11,12 @@ typedef struct {
     size_t offset;   /* elements */
     int required;
     size_t esize;    /* bytes per element: the dtype's, 4 for the scale (always float32) */
+    size_t span;     /* elements the call may touch from offset on: the plan's span; the
+                        workspace's size in floats (0 when the call needs none) */
 } buffer_arg;
 
 enum { ARG_X, ARG_Y, ARG_SCALE, ARG_DY, ARG_DX, ARG_COUNT };
+enum { MAX_BUFFER_ARGS = ARG_COUNT + 1 }; /* the kernels' buffers and the workspace */
 
 /* In-place forward is safe only where each x is read before its y is written and no other
  * work-item reads it: the across kernels that hold the window in registers (the NHWC vector
@@ -75,15 +78,14 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     if (st != LRNCL_SUCCESS)
         return st;
 
-    const size_t span = p->geom.span;
     for (int i = 0; i < nbufs; ++i)
-        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - span))
+        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - bufs[i].span))
             return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "offset of %s (%zu elements) overflows size_t",
                                bufs[i].name, bufs[i].offset);
 
-    cl_context mctx[ARG_COUNT] = {NULL};
-    size_t msize[ARG_COUNT] = {0};
-    buffer_place at[ARG_COUNT];
+    cl_context mctx[MAX_BUFFER_ARGS] = {NULL};
+    size_t msize[MAX_BUFFER_ARGS] = {0};
+    buffer_place at[MAX_BUFFER_ARGS];
     memset(at, 0, sizeof at);
     for (int i = 0; i < nbufs; ++i) {
         if (!bufs[i].mem)
@@ -101,7 +103,7 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
             return lrncl__cl_fail(err, bufs[i].name);
         at[i].root = parent ? parent : bufs[i].mem;
         /* Saturating: a view that does not fit is refused by the size check below. */
-        size_t first = bufs[i].offset * bufs[i].esize, bytes = span * bufs[i].esize;
+        size_t first = bufs[i].offset * bufs[i].esize, bytes = bufs[i].span * bufs[i].esize;
         at[i].start = sub_offset > SIZE_MAX - first ? SIZE_MAX : sub_offset + first;
         at[i].end = at[i].start > SIZE_MAX - bytes ? SIZE_MAX : at[i].start + bytes;
     }
@@ -109,8 +111,8 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     for (int i = first_output; i < nbufs; ++i)
         for (int j = 0; j < nbufs; ++j) {
             const buffer_arg *o = &bufs[i], *b = &bufs[j];
-            if (i == j || !o->mem || !b->mem || at[i].root != at[j].root)
-                continue;
+            if (i == j || !o->mem || !b->mem || !o->span || !b->span || at[i].root != at[j].root)
+                continue; /* an empty range (an unused workspace) overlaps nothing */
             if (at[i].start >= at[j].end || at[j].start >= at[i].end)
                 continue; /* disjoint views of one memory object */
             const int y_on_x = !strcmp(o->name, "y") && !strcmp(b->name, "x");
@@ -138,7 +140,7 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     for (int i = 0; i < nbufs; ++i) {
         if (!bufs[i].mem)
             continue;
-        size_t esize = bufs[i].esize, bytes = (bufs[i].offset + span) * esize;
+        size_t esize = bufs[i].esize, span = bufs[i].span, bytes = (bufs[i].offset + span) * esize;
         if (mctx[i] != p->owner->ctx)
             return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "buffer %s belongs to another context", bufs[i].name);
         if (msize[i] < bytes)
@@ -245,9 +247,9 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
     const lrncl_desc *d = &p->desc;
-    const size_t es = p->geom.elem_size;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float)}};
+    const size_t es = p->geom.elem_size, span = p->geom.span;
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
+                         {"scale", scale, d->offset_scale, 0, sizeof(float), span}};
     int in_place = 0;
     lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait, &in_place);
     if (st != LRNCL_SUCCESS)
@@ -261,15 +263,27 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
 
 lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                             cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    return lrncl_backward_ws(p, q, x, y, dy, scale, dx, NULL, 0, num_wait, wait, done);
+}
+
+lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy, cl_mem scale,
+                               cl_mem dx, cl_mem workspace, size_t workspace_offset, cl_uint num_wait,
+                               const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
     const lrncl_desc *d = &p->desc;
-    const size_t es = p->geom.elem_size;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es}, {"dy", dy, d->offset_dy, 1, es},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float)}, {"dx", dx, d->offset_dx, 1, es}};
+    const size_t es = p->geom.elem_size, span = p->geom.span;
+    const int scale_pass = !scale && lrncl__backward_scale_pass(p);
+    /* The workspace is written (an output): checked for its context, its size from the offset on
+     * and overlap with every other argument, over what this call writes to it (nothing when the
+     * call needs no workspace). */
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
+                         {"dy", dy, d->offset_dy, 1, es, span}, {"scale", scale, d->offset_scale, 0, sizeof(float), span},
+                         {"dx", dx, d->offset_dx, 1, es, span},
+                         {"workspace", workspace, workspace_offset, 0, sizeof(float), scale_pass ? span : 0}};
     int in_place = 0; /* backward has no in-place form: any overlap of dx is refused */
-    lrncl_status st = check_call(p, q, bufs, 5, 4, num_wait, wait, &in_place);
+    lrncl_status st = check_call(p, q, bufs, 6, 4, num_wait, wait, &in_place);
     if (st != LRNCL_SUCCESS)
         return st;
     size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, d->offset_dy, d->offset_dx};
@@ -277,23 +291,22 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_mem tmp_scale = NULL;
     cl_event scale_done = NULL;
     mtx_lock(&p->lock);
-    /* The within-channel backward reads the scale at its neighbours. Without one given, the
-     * NCHW and strided kernels with the window in registers recompute it in the same pass,
-     * except scalar work-items on a CPU (the strided layout): those would form WIN row sums
-     * per row instead of one, as the NHWC kernels would, which measured 2x slower than two
-     * passes. The others get the scale from a forward pass into a temporary buffer. */
-    const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL ||
-                      (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC &&
-                       (p->variant.vw > 1 || !p->cpu));
-    if (!scale && !fused) {
-        cl_int err;
-        tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->geom.span * sizeof(float), NULL, &err);
-        LRNCL_CL_CHECK(err, st, out);
-        offsets[ARG_SCALE] = 0;
-        st = enqueue_forward(p, q, x, NULL, tmp_scale, offsets, 0, num_wait, wait, &scale_done);
+    /* Without a scale, some paths run a forward pass into a workspace first (workspace.c): the
+     * caller's, else a temporary buffer. */
+    if (scale_pass) {
+        if (workspace) {
+            offsets[ARG_SCALE] = workspace_offset;
+            scale = workspace;
+        } else {
+            cl_int err;
+            tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, span * sizeof(float), NULL, &err);
+            LRNCL_CL_CHECK(err, st, out);
+            offsets[ARG_SCALE] = 0;
+            scale = tmp_scale;
+        }
+        st = enqueue_forward(p, q, x, NULL, scale, offsets, 0, num_wait, wait, &scale_done);
         if (st != LRNCL_SUCCESS)
             goto out;
-        scale = tmp_scale;
         num_wait = 1;
         wait = &scale_done;
     }
