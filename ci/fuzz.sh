@@ -10,7 +10,7 @@ seconds=${1:-60}
 shift || true
 bash ci/install-deps.sh
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLRNCL_FUZZ=ON -DLRNCL_WERROR=ON \
-  -DLRNCL_BUILD_TESTS=OFF -DLRNCL_BENCH_ONEDNN=OFF > /dev/null
+  -DLRNCL_BUILD_TESTS=OFF -DLRNCL_BENCH_ONEDNN=OFF -DLRNCL_BUILD_EXAMPLES=OFF > /dev/null
 cmake --build build-fuzz -j"$(nproc)" > build-fuzz/build.log 2>&1 || { tail -40 build-fuzz/build.log; exit 1; }
 
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/build-fuzz/pocl-cache}"

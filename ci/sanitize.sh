@@ -13,7 +13,7 @@ bash ci/install-deps.sh
 start=$(date +%s)
 export CC=clang
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLRNCL_SANITIZE=ON -DLRNCL_WERROR=ON \
-  -DLRNCL_BENCH_ONEDNN=OFF > /dev/null
+  -DLRNCL_BENCH_ONEDNN=OFF -DLRNCL_BUILD_EXAMPLES=OFF > /dev/null
 cmake --build build-sanitize -j"$(nproc)" > build-sanitize/build.log 2>&1 || { tail -50 build-sanitize/build.log; exit 1; }
 
 suites='^(api|errors|golden|tuning|guarantees|threads|npy)$'
