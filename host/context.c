@@ -175,34 +175,43 @@ void lrncl_context_release(lrncl_context *c) {
     free(c);
 }
 
-lrncl_status lrncl__device_is_cpu(const lrncl_context *c, int *cpu) {
-    const char *cls = getenv("LRNCL_DEVICE_CLASS");
-    if (cls && *cls) {
-        if (strcmp(cls, "cpu") != 0 && strcmp(cls, "gpu") != 0)
-            return lrncl__fail(LRNCL_ERROR_INVALID_DEVICE, "LRNCL_DEVICE_CLASS=\"%s\": expected cpu or gpu", cls);
-        *cpu = strcmp(cls, "cpu") == 0;
-        return LRNCL_SUCCESS;
+lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls) {
+    const char *env = getenv("LRNCL_DEVICE_CLASS");
+    if (env && *env) {
+        static const char *const names[] = {"cpu", "gpu", "fpga"};
+        for (int i = 0; i < 3; ++i)
+            if (strcmp(env, names[i]) == 0) {
+                *cls = (lrncl_device_class)i;
+                return LRNCL_SUCCESS;
+            }
+        return lrncl__fail(LRNCL_ERROR_INVALID_DEVICE, "LRNCL_DEVICE_CLASS=\"%s\": expected cpu, gpu or fpga", env);
     }
     cl_device_type type = 0;
     cl_int err = clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
-    *cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+    *cls = (type & CL_DEVICE_TYPE_CPU)           ? LRNCL_CLASS_CPU
+           : (type & CL_DEVICE_TYPE_ACCELERATOR) ? LRNCL_CLASS_FPGA
+                                                 : LRNCL_CLASS_GPU;
     return LRNCL_SUCCESS;
 }
 
 static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
-    return a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
+    return a->family == b->family && a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
            a->reg_window == b->reg_window && a->dtype == b->dtype && a->layout == b->layout && a->vw == b->vw &&
            a->ew == b->ew;
 }
 
 /* Builds the program of one variant: lrn_common.cl followed by the mode's file (or, for the
- * element-wise variants, lrn_elementwise.cl). */
+ * element-wise variants, lrn_elementwise.cl; for the FPGA family, lrn_fpga.cl, which holds
+ * both modes and keeps the one LRN_WITHIN names). */
 static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
     const struct lrncl_embedded_source *common = lrncl__embedded("lrn_common");
     const struct lrncl_embedded_source *body =
-        lrncl__embedded(v->ew ? "lrn_elementwise" : v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
+        lrncl__embedded(v->family == LRNCL_FAMILY_FPGA            ? "lrn_fpga"
+                        : v->ew                                 ? "lrn_elementwise"
+                        : v->mode == LRNCL_ACROSS_CHANNELS      ? "lrn_across"
+                                                                : "lrn_within");
     if (!common || !body)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "kernel source missing from the library build");
 
@@ -216,12 +225,14 @@ static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_p
     /* LRNCL_PORTABLE_KERNELS=1 (testing): no target-specific builtins in the kernels, the code
      * that compilers other than x86-64 ones with AVX take (lrn_common.cl, LRN_PORTABLE). */
     const char *portable = getenv("LRNCL_PORTABLE_KERNELS");
-    char options[352];
+    char options[384], fpga[32] = "";
+    if (v->family == LRNCL_FAMILY_FPGA)
+        snprintf(fpga, sizeof fpga, " -DLRN_FPGA_LINE=%d", LRNCL_FPGA_LINE);
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
-             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s%s",
+             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s%s%s",
              v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw,
-             v->mode == LRNCL_WITHIN_CHANNEL,
+             v->mode == LRNCL_WITHIN_CHANNEL, fpga,
              /* OpenCL allows 2.5 ulp for float division and 3 for sqrt, and a compiler may then
               * round one quotient differently in two kernels; correctly rounded, every path
               * agrees bit for bit. */

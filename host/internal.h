@@ -23,7 +23,23 @@ typedef struct lrncl_canon {
 /* Which x^-beta the kernels compile in; beta itself stays a kernel argument. */
 typedef enum { LRNCL_BETA_GENERAL = 0, LRNCL_BETA_075 = 1, LRNCL_BETA_05 = 2, LRNCL_BETA_1 = 3 } lrncl_beta_path;
 
+/* FPGA kernels (lrn_fpga.cl): the widest window they build as a shift register. A wider
+ * canonical window is clamped to the axis it slides along (taps beyond the tensor add zeros,
+ * so the results keep their bits); one still wider is refused at plan creation. */
+#define LRNCL_FPGA_WINDOW_MAX 64
+/* FPGA kernels, within-channel: columns per tile, the length of each line buffer
+ * (-D LRN_FPGA_LINE). */
+#define LRNCL_FPGA_LINE 128
+
+/* The kernels a plan is chosen for (lrncl__device_class). */
+typedef enum { LRNCL_CLASS_CPU = 0, LRNCL_CLASS_GPU = 1, LRNCL_CLASS_FPGA = 2 } lrncl_device_class;
+
+/* Which kernel files a program is built from: the NDRange kernels (lrn_across.cl, lrn_within.cl,
+ * lrn_elementwise.cl: CPUs and GPUs) or the single work-item FPGA kernels (lrn_fpga.cl). */
+typedef enum { LRNCL_FAMILY_NDRANGE = 0, LRNCL_FAMILY_FPGA = 1 } lrncl_family;
+
 typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL program */
+    lrncl_family family;
     lrncl_mode mode;
     int lo, hi;
     lrncl_beta_path beta_path;
@@ -72,7 +88,8 @@ struct lrncl_plan {
     size_t elements;
     lrncl_geometry geom;
     cl_kernel kernels[LRNCL_K_COUNT];
-    int cpu;                      /* kernels chosen for a CPU (lrncl__device_is_cpu) */
+    lrncl_device_class device_class; /* the kernels' class (lrncl__device_class) */
+    int cpu;                      /* device_class == LRNCL_CLASS_CPU */
     cl_kernel inplace_fwd;        /* element-wise across plans: the column walk, for in-place
                                      forward (NULL otherwise) */
     size_t inplace_local;
@@ -106,10 +123,11 @@ size_t lrncl__slide_extent(const lrncl_plan *p);
 /* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
-/* context.c: whether kernels are chosen for a CPU: the device's type, unless the environment
- * variable LRNCL_DEVICE_CLASS says cpu or gpu (so that a CPU can run, and test, the GPU paths).
+/* context.c: which class of kernels plans choose: the device's type (CL_DEVICE_TYPE_CPU: cpu,
+ * CL_DEVICE_TYPE_ACCELERATOR: fpga, else gpu), unless the environment variable
+ * LRNCL_DEVICE_CLASS says cpu, gpu or fpga (so that a CPU can run, and test, the other paths).
  * LRNCL_ERROR_INVALID_DEVICE for another value. */
-lrncl_status lrncl__device_is_cpu(const lrncl_context *c, int *cpu);
+lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls);
 
 /* context.c: the program for a variant, built on first use (retained for the caller). */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);

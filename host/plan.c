@@ -259,6 +259,30 @@ int lrncl__vector_along_channels(const lrncl_plan *p) {
     return vector_along_channels(&p->variant);
 }
 
+/* The FPGA kernels (lrn_fpga.cl): one work-item, scalar, the window a build-time shift register.
+ * A window wider than LRNCL_FPGA_WINDOW_MAX is clamped to the axis it slides along (channels
+ * across; rows and columns within), which changes no result; one still wider is refused. */
+static lrncl_status fpga_variant(lrncl_plan *p) {
+    lrncl_variant *v = &p->variant;
+    v->family = LRNCL_FAMILY_FPGA;
+    v->vw = 1;
+    v->ew = 0;
+    if ((long long)v->lo + v->hi + 1 > LRNCL_FPGA_WINDOW_MAX) {
+        const lrncl_desc *d = &p->desc;
+        size_t axis = v->mode == LRNCL_ACROSS_CHANNELS ? d->c : (d->h > d->w ? d->h : d->w);
+        if ((size_t)v->lo > axis - 1)
+            v->lo = (int)(axis - 1);
+        if ((size_t)v->hi > axis - 1)
+            v->hi = (int)(axis - 1);
+        if (v->lo + v->hi + 1 > LRNCL_FPGA_WINDOW_MAX)
+            return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "window lo %d, hi %d: the FPGA kernels hold at most %d taps "
+                               "in their shift register (%d here, even clamped to the %s extent %zu)",
+                               p->canon.lo, p->canon.hi, LRNCL_FPGA_WINDOW_MAX, v->lo + v->hi + 1,
+                               v->mode == LRNCL_ACROSS_CHANNELS ? "channel" : "plane", axis);
+    }
+    return LRNCL_SUCCESS;
+}
+
 size_t lrncl__dim0_extent(const lrncl_plan *p) {
     const lrncl_desc *d = &p->desc;
     if (p->variant.ew)
@@ -321,20 +345,32 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     p->variant.dtype = d->dtype;
     p->variant.layout = d->layout;
     cl_program prog = NULL;
-    st = lrncl__device_is_cpu(c, &p->cpu);
+    st = lrncl__device_class(c, &p->device_class);
     if (st != LRNCL_SUCCESS)
         goto fail;
-    p->variant.vw = choose_vector_width(p->cpu, &p->variant);
-    p->variant.ew = choose_elementwise(&p->variant);
+    p->cpu = p->device_class == LRNCL_CLASS_CPU;
+    if (p->device_class == LRNCL_CLASS_FPGA) {
+        st = fpga_variant(p);
+        if (st != LRNCL_SUCCESS)
+            goto fail;
+    } else {
+        p->variant.vw = choose_vector_width(p->cpu, &p->variant);
+        p->variant.ew = choose_elementwise(&p->variant);
+    }
     st = lrncl__program_get(c, &p->variant, &prog);
     if (st != LRNCL_SUCCESS)
         goto fail;
-    static const char *names[3][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
+    static const char *names[4][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
                                                   {"lrn_within_fwd", "lrn_within_bwd"},
-                                                  {"lrn_ew_fwd", "lrn_ew_bwd"}};
+                                                  {"lrn_ew_fwd", "lrn_ew_bwd"},
+                                                  {"lrn_fpga_across_fwd", "lrn_fpga_across_bwd"}};
+    static const char *fpga_within[LRNCL_K_COUNT] = {"lrn_fpga_within_fwd", "lrn_fpga_within_bwd"};
     for (int i = 0; i < LRNCL_K_COUNT; ++i) {
         cl_int err;
-        p->kernels[i] = clCreateKernel(prog, names[p->variant.ew ? 2 : canon.mode == LRNCL_WITHIN_CHANNEL][i], &err);
+        const char *name = p->variant.family == LRNCL_FAMILY_FPGA
+                               ? (canon.mode == LRNCL_WITHIN_CHANNEL ? fpga_within[i] : names[3][i])
+                               : names[p->variant.ew ? 2 : canon.mode == LRNCL_WITHIN_CHANNEL][i];
+        p->kernels[i] = clCreateKernel(prog, name, &err);
         if (err != CL_SUCCESS) {
             st = lrncl__cl_fail(err, "clCreateKernel");
             goto fail;

@@ -95,6 +95,10 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
  * within with vectors along the channels: dimension 0 then walks (column, channel group) and
  * dimension 1 is n. */
 static void geometry(const lrncl_plan *p, lrncl_kernel_kind which, cl_uint block, size_t global[2], size_t local[2]) {
+    if (p->variant.family == LRNCL_FAMILY_FPGA) { /* single work-item kernels */
+        global[0] = global[1] = local[0] = local[1] = 1;
+        return;
+    }
     size_t extent = lrncl__dim0_extent(p), slide = lrncl__slide_extent(p);
     size_t l = p->tuning[which].local_size;
     global[0] = (extent + l - 1) / l * l;
@@ -111,6 +115,19 @@ static void geometry(const lrncl_plan *p, lrncl_kernel_kind which, cl_uint block
 static cl_uint slide_block(const lrncl_plan *p, lrncl_kernel_kind which, int in_place) {
     size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
     return (cl_uint)(in_place || b > slide ? slide : b);
+}
+
+/* Launch dimensions: 1 for the FPGA kernels (a global size of 1), else 2. */
+static cl_uint work_dim(const lrncl_plan *p) { return p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2; }
+
+/* The kernel's last argument: the slide block, or for the FPGA kernels (one work-item, no
+ * blocks) the batch N, which the others take from the launch size. */
+static cl_int set_last_arg(const lrncl_plan *p, cl_kernel k, cl_uint at, cl_uint block) {
+    if (p->variant.family == LRNCL_FAMILY_FPGA) {
+        cl_ulong n = p->desc.n;
+        return clSetKernelArg(k, at, sizeof n, &n);
+    }
+    return clSetKernelArg(k, at, sizeof block, &block);
 }
 
 /* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta; then, after
@@ -172,8 +189,8 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
     LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 9, offsets), st, out);
-    LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof block, &block), st, out);
-    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+    LRNCL_CL_CHECK(set_last_arg(p, k, 11, block), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, work_dim(p), NULL, global, local, num_wait, wait, done), st, out);
 out:
     return st;
 }
@@ -218,8 +235,9 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
      * NCHW and strided kernels with the window in registers recompute it in the same pass,
      * except scalar work-items on a CPU (the strided layout): those would form WIN row sums
      * per row instead of one, as the NHWC kernels would, which measured 2x slower than two
-     * passes. The others get the scale from a forward pass into a temporary buffer. */
-    const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL ||
+     * passes. The others get the scale from a forward pass into a temporary buffer. The FPGA
+     * kernels always recompute it in the same pass. */
+    const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL || p->variant.family == LRNCL_FAMILY_FPGA ||
                       (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC &&
                        (p->variant.vw > 1 || !p->cpu));
     if (!scale && !fused) {
@@ -244,8 +262,8 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
     LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 12, offsets), st, out);
-    LRNCL_CL_CHECK(clSetKernelArg(k, 14, sizeof block, &block), st, out);
-    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+    LRNCL_CL_CHECK(set_last_arg(p, k, 14, block), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, work_dim(p), NULL, global, local, num_wait, wait, done), st, out);
 out:
     mtx_unlock(&p->lock);
     /* OpenCL frees the buffer only after the enqueued kernels that use it have finished. */
