@@ -81,7 +81,8 @@ typedef enum lrncl_status {
     LRNCL_ERROR_CONTEXT_MISMATCH   = -2011, /* queue or buffer from another context or device */
     LRNCL_ERROR_ALIASED_BUFFERS    = -2012, /* an output is the same buffer as another argument */
     LRNCL_ERROR_NO_DEVICE          = -2013, /* no OpenCL platform or device could be found */
-    LRNCL_ERROR_INVALID_DEVICE     = -2014, /* LRNCL_DEVICE malformed or names no device */
+    LRNCL_ERROR_INVALID_DEVICE     = -2014, /* LRNCL_DEVICE malformed or names no device, or
+                                               LRNCL_DEVICE_CLASS not cpu, gpu or fpga */
     LRNCL_ERROR_BUILD_FAILED       = -2015, /* kernel build failed; lrncl_last_error has the log */
     LRNCL_ERROR_OUT_OF_HOST_MEMORY = -2016, /* a host allocation failed */
     LRNCL_ERROR_UNSUPPORTED        = -2017, /* valid request this device or version cannot run */
@@ -187,7 +188,16 @@ LRNCL_API void         lrncl_context_release(lrncl_context *c);
 typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen and built */
 
 /* Validates d (each bad field has its own status), picks and builds the kernels. The plan copies
- * d; it keeps a reference to c, which must outlive it. */
+ * d; it keeps a reference to c, which must outlive it.
+ *
+ * The kernels follow the device class: cpu for CL_DEVICE_TYPE_CPU, fpga for
+ * CL_DEVICE_TYPE_ACCELERATOR (single work-item kernels made for FPGA offline compilers,
+ * docs/fpga.md), gpu for any other type. The environment variable LRNCL_DEVICE_CLASS=cpu, gpu
+ * or fpga, read at each plan creation, overrides the device's type (any device runs every
+ * class, with the same results bit for bit; the tests use it); another value fails with
+ * LRNCL_ERROR_INVALID_DEVICE. The fpga kernels hold the window in a shift register of at most
+ * 64 taps: a wider window is clamped to the axis it slides along (C across, max(H, W) within),
+ * and one still wider fails with LRNCL_ERROR_UNSUPPORTED. */
 LRNCL_API lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out);
 LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL is allowed */
 
@@ -223,7 +233,11 @@ typedef enum lrncl_tuning_source {
 LRNCL_API lrncl_status lrncl_plan_get_tuning(const lrncl_plan *p, lrncl_kernel_kind which, lrncl_tuning *out);
 /* Validates t against the device's work-group limits (LRNCL_ERROR_UNSUPPORTED when it cannot
  * launch, with the limit in lrncl_last_error); safe while other threads run the plan. The NHWC
- * across vector path (CPUs) has no channel blocks: a slide_block below C is refused there. */
+ * across vector path (CPUs) has no channel blocks: a slide_block below C is refused there.
+ * The fpga kernels (single work-item) have nothing to tune: their plans report local_size 1
+ * and the whole axis as slide_block (source LRNCL_TUNING_HEURISTIC, no database read), and
+ * accept only that: another local_size, or a slide_block below the axis, is
+ * LRNCL_ERROR_UNSUPPORTED. */
 LRNCL_API lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const lrncl_tuning *t);
 LRNCL_API lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which);
 /* The key under which the tuning database stores this plan's kernel `which`: the device name,
