@@ -201,6 +201,13 @@ Test(fpga, windows_wider_than_the_shift_register)
     lrncl_desc within = tu_desc(EX, WI, 1, 0.5f, 0.75f, 1.0f, 1, 2, 7, 9);
     within.window_lo = 70, within.window_hi = 2;
     expect_fpga_equals_cpu("within 70/2 on 7x9 planes", &within, &g);
+    /* The widest window kept as it is, 64 taps: the largest line buffers, over two tiles. */
+    lrncl_desc widest = tu_desc(EX, WI, 1, 0.5f, 0.75f, 1.0f, 1, 2, 40, 2 * FPGA_LINE - 3);
+    widest.window_lo = 32, widest.window_hi = 31;
+    expect_fpga_equals_cpu("within 32/31 on 40x253 planes", &widest, &g);
+    lrncl_desc widest_across = tu_desc(EX, AC, 1, 0.5f, 0.75f, 1.0f, 1, 70, 3, 2);
+    widest_across.window_lo = 31, widest_across.window_hi = 32;
+    expect_fpga_equals_cpu("across 31/32 on 70 channels", &widest_across, &g);
 
     lrncl_desc wide = tu_desc(EX, AC, 1, 0.5f, 0.75f, 1.0f, 1, 100, 1, 2);
     wide.window_lo = 40, wide.window_hi = 40;
