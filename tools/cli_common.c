@@ -1,5 +1,5 @@
 /* cli_common.c: one-line error recording, result checks and parsers shared by the lrncl
- * command (tools/lrncl.c) and its bench (tools/bench.c). */
+ * command and lrncl-bench. */
 #include "cli_common.h"
 
 #include <errno.h>
@@ -52,6 +52,18 @@ void *cli_alloc(size_t count, size_t size, const char *what) {
     if (!p)
         cli_fail("out of host memory for %s (%zu x %zu bytes)", what, count, size);
     return p;
+}
+
+cl_mem cli_new_buffer(cl_context ctx, cl_mem_flags flags, size_t bytes, void *host, const char *what) {
+    cl_int err;
+    cl_mem m = clCreateBuffer(ctx, flags, bytes, host, &err);
+    if (err != CL_SUCCESS) {
+        char call[96];
+        snprintf(call, sizeof call, "clCreateBuffer (%s, %zu bytes)", what, bytes);
+        cli_cl_ok(err, call);
+        return NULL;
+    }
+    return m;
 }
 
 int cli_parse_device_pair(const char *s, unsigned *platform, unsigned *device) {

@@ -1,4 +1,4 @@
-/* cli_common.h: what the lrncl command and its bench share: one-line error recording, checks
+/* cli_common.h: what the lrncl command and lrncl-bench share: one-line error recording, checks
  * of OpenCL/lrncl results, and small parsers. */
 #ifndef LRNCL_CLI_COMMON_H
 #define LRNCL_CLI_COMMON_H
@@ -33,6 +33,10 @@ int cli_cl_ok(cl_int err, const char *what);
 int cli_lr_ok(lrncl_status s, const char *what);
 /* malloc(count * size), recording a failure (and returning NULL) on overflow or no memory. */
 void *cli_alloc(size_t count, size_t size, const char *what);
+
+/* clCreateBuffer(ctx, flags, bytes, host), recording "clCreateBuffer (what, N bytes) failed"
+ * (and returning NULL) on failure. */
+cl_mem cli_new_buffer(cl_context ctx, cl_mem_flags flags, size_t bytes, void *host, const char *what);
 
 /* "P:D", both non-negative decimal integers (no signs, no spaces); 1 on success. */
 int cli_parse_device_pair(const char *s, unsigned *platform, unsigned *device);

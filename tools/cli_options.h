@@ -1,0 +1,44 @@
+/* cli_options.h: the lrncl command's option parsing: "--name value" / "--name=value" pairs,
+ * and the problem flags (mode, window, parameters, convention, layout, device) every command
+ * that makes a plan shares. Pure functions over argv, so they can be fuzzed alone. */
+#ifndef LRNCL_CLI_OPTIONS_H
+#define LRNCL_CLI_OPTIONS_H
+
+#include "lrncl.h"
+
+/* Exit statuses of the lrncl command; CLI_HELP is internal (print the usage, exit 0). */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_HELP = 3 };
+
+enum cli_opt {
+    OPT_MODE, OPT_SIZE, OPT_ALPHA, OPT_BETA, OPT_K, OPT_CONVENTION, OPT_LAYOUT, OPT_DEVICE,
+    OPT_INPUT, OPT_GRAD_OUTPUT, OPT_OUTPUT, OPT_SCALE_OUTPUT, OPT_COUNT
+};
+extern const char *const cli_opt_names[OPT_COUNT];
+
+#define OPT_BIT(o) (1u << (o))
+/* The problem flags, and --input / --output, which forward and backward share. */
+#define OPTS_PARAMS                                                                          \
+    (OPT_BIT(OPT_MODE) | OPT_BIT(OPT_SIZE) | OPT_BIT(OPT_ALPHA) | OPT_BIT(OPT_BETA) |        \
+     OPT_BIT(OPT_K) | OPT_BIT(OPT_CONVENTION) | OPT_BIT(OPT_LAYOUT) | OPT_BIT(OPT_DEVICE) | \
+     OPT_BIT(OPT_INPUT) | OPT_BIT(OPT_OUTPUT))
+
+/* Collects the options of argv[0..argc-1] into value[] (pointers into argv; NULL when absent),
+ * allowing only the options in the mask `allowed`. Returns CLI_OK, CLI_HELP (for --help or -h)
+ * or CLI_USAGE (the reason recorded with cli_fail). cmd names the command in messages. */
+int cli_collect_options(const char *cmd, int argc, char **argv, unsigned allowed, const char *value[OPT_COUNT]);
+
+typedef struct {
+    lrncl_desc desc;           /* mode, convention, layout and parameters; the shape and dtype
+                                  come from the input file */
+    int has_device;
+    unsigned platform, device; /* --device P:D */
+    const char *input, *grad_output, *output, *scale_output;
+} run_options;
+
+/* --device P:D into o (nothing when value is NULL); 0 (recorded) when malformed. */
+int cli_device_option(const char *value, run_options *o);
+/* Turns the collected values of forward (backward = 0) or backward into *o, with
+ * lrncl_desc_init's defaults; checks the required files. 1 on success, else 0 (recorded). */
+int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o);
+
+#endif /* LRNCL_CLI_OPTIONS_H */
