@@ -486,6 +486,7 @@ lrncl_status lrncl_plan_kernel_info(const lrncl_plan *p, lrncl_kernel_kind which
     mtx_unlock((mtx_t *)&p->lock);
     memcpy(out->global, l.global, sizeof l.global);
     memcpy(out->local, l.local, sizeof l.local);
+    out->slide_block = l.block;
     cl_int err = clGetKernelInfo(l.kernel, CL_KERNEL_FUNCTION_NAME, sizeof out->name, out->name, NULL);
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)");

@@ -397,6 +397,7 @@ static lrncl_status find_program(lrncl_context *c, const lrncl_variant *v, const
         }
         if (st != LRNCL_ERROR_MISSING_BINARY)
             return st;
+        st = LRNCL_SUCCESS;
     }
     if (c->bundle_only || (!c->can_compile && !c->cache_dir))
         return missing(c, name, d);

@@ -304,6 +304,7 @@ LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind wh
 typedef struct lrncl_kernel_info {
     char name[64];                /* the OpenCL kernel function, e.g. "lrn_across_fwd" */
     size_t global[2], local[2];   /* the clEnqueueNDRangeKernel sizes (2 dimensions) */
+    size_t slide_block;           /* the block the run walks: the tuning's, at most the axis */
     lrncl_tuning tuning;          /* as lrncl_plan_get_tuning */
     lrncl_tuning_source source;   /* as lrncl_plan_tuning_source */
 } lrncl_kernel_info;
