@@ -205,8 +205,22 @@ static lrncl_status write_or_fail(const char *dir, const char *name, const char 
     return st;
 }
 
+/* Whether dir holds name's binary and the manifest old records it with this source hash. */
+static int already_there(const char *dir, const char *old, const char *name, unsigned long crc) {
+    char field[LRNCL_VARIANT_NAME_MAX + 16], line[LRNCL_OPTIONS_MAX + 32];
+    snprintf(field, sizeof field, "program\t%s", name);
+    if (!old || !manifest_value(old, field, line, sizeof line) || strtoul(line, NULL, 16) != crc)
+        return 0;
+    char *path = join(dir, name, ".bin");
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    free(path);
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
 /* Writes one variant's binary (or source and options) and appends its manifest line. */
-static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const lrncl_desc *d, const char *dir,
+static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const char *dir, const char *old,
                                 lrncl_bundle_content what, char *lines, size_t lines_size) {
     const char *texts[2];
     size_t sizes[2];
@@ -222,11 +236,13 @@ static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const 
         const size_t opt_sizes[2] = {strlen(options), 1};
         if (st == LRNCL_SUCCESS)
             st = write_or_fail(dir, name, ".options", opt, opt_sizes, 2);
-    } else {
+    } else if (!already_there(dir, old, name, lrncl__source_crc(texts, sizes, options))) {
+        /* A build of its own, not the store's program: the binary of one made from a binary
+         * cannot be read before a launch on PoCL 3.1. */
         cl_program prog = NULL;
         unsigned char *bin = NULL;
         size_t size = 0;
-        st = lrncl__program_get(c, v, d, &prog, NULL);
+        st = lrncl__build_variant(c, v, &prog);
         if (st != LRNCL_SUCCESS)
             return st;
         cl_int err = lrncl__program_binary(prog, &bin, &size);
@@ -269,7 +285,7 @@ lrncl_status lrncl_bundle_add(lrncl_context *c, const lrncl_desc *d, const char 
     }
     st = check_device(c, dir, old);
     for (size_t i = 0; i < count && st == LRNCL_SUCCESS; ++i)
-        st = add_variant(c, &vars[i], d, dir, what, lines, sizeof lines);
+        st = add_variant(c, &vars[i], dir, old, what, lines, sizeof lines);
     if (st != LRNCL_SUCCESS)
         goto out;
     size_t len = 0;

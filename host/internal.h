@@ -54,8 +54,6 @@ typedef struct lrncl_program_entry {
     char options[LRNCL_OPTIONS_MAX];
     cl_program program;
     lrncl_program_origin origin;         /* how this context got it */
-    size_t saved_size;                   /* binary bytes last written to / read from the disk
-                                            cache (0: none), to rewrite it when it grew */
 } lrncl_program_entry;
 
 struct lrncl_context {
@@ -154,6 +152,9 @@ lrncl_status lrncl__variant_program(const lrncl_context *c, const lrncl_variant 
  * descriptor, only words the LRNCL_ERROR_MISSING_BINARY message. */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, const lrncl_desc *d, cl_program *out,
                                 lrncl_program_info *info);
+/* program_store.c: a build of v from source, outside the store (not counted, not cached);
+ * LRNCL_ERROR_UNSUPPORTED when the device cannot compile. */
+lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_program *out);
 /* program_store.c: the context's store settings (identity, cache folder, compiler) at creation,
  * and at release the rewrite of grown cache entries and the frees. */
 lrncl_status lrncl__store_init(lrncl_context *c);

@@ -312,7 +312,7 @@ cl_int lrncl__program_binary(cl_program prog, unsigned char **bin, size_t *size)
 
 /* The disk cache's program for the key, or nothing (missing, damaged, foreign, refused). */
 static int disk_load(lrncl_context *c, const char *path, const char *key, size_t key_len, const char *options,
-                     cl_program *out, size_t *bin_size) {
+                     cl_program *out) {
     size_t size = 0;
     char *data = lrncl__read_file(path, ENTRY_MAX, &size);
     if (!data)
@@ -322,21 +322,18 @@ static int disk_load(lrncl_context *c, const char *path, const char *key, size_t
     size_t klen, blen;
     int ok = lrncl__store_parse_entry(data, size, &k, &klen, &bin, &blen) == 0 && klen == key_len &&
              memcmp(k, key, key_len) == 0 && lrncl__program_from_binary(c, bin, blen, options, out) == CL_SUCCESS;
-    if (ok)
-        *bin_size = blen;
     free(data);
     return ok;
 }
 
-/* Writes the program's current binary under the key; the binary's size, 0 when not written. */
-static size_t disk_save(const char *path, cl_program prog, const char *key, size_t key_len) {
+/* Writes the program's current binary under the key (quietly nothing on failure). */
+static void disk_save(const char *path, cl_program prog, const char *key, size_t key_len) {
     unsigned char *bin = NULL;
     size_t size = 0;
     if (lrncl__program_binary(prog, &bin, &size) != CL_SUCCESS)
-        return 0;
-    int ok = entry_write(path, key, key_len, bin, size) == 0;
+        return;
+    entry_write(path, key, key_len, bin, size);
     free(bin);
-    return ok ? size : 0;
 }
 
 /* ---- source builds ------------------------------------------------------------------------ */
@@ -367,6 +364,20 @@ static lrncl_status build_program(lrncl_context *c, const char *const texts[2], 
     }
     *out = prog;
     return LRNCL_SUCCESS;
+}
+
+lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
+    const char *texts[2];
+    size_t sizes[2];
+    char options[LRNCL_OPTIONS_MAX];
+    lrncl_status st = lrncl__variant_program(c, v, texts, sizes, options);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    if (!c->can_compile)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "this device has no OpenCL compiler (or is an accelerator): "
+                           "write the sources with `lrncl compile --emit-source` and build them with the "
+                           "vendor's offline compiler");
+    return build_program(c, texts, sizes, options, out);
 }
 
 static lrncl_status missing(const lrncl_context *c, const char *name, const lrncl_desc *d) {
@@ -408,7 +419,7 @@ static lrncl_status find_program(lrncl_context *c, const lrncl_variant *v, const
         key = entry_key(c, name, e->options, texts, sizes, &key_len);
         path = key ? entry_path(c, name, key, key_len) : NULL;
     }
-    if (path && disk_load(c, path, key, key_len, e->options, &e->program, &e->saved_size)) {
+    if (path && disk_load(c, path, key, key_len, e->options, &e->program)) {
         e->origin = LRNCL_PROGRAM_DISK_CACHE;
     } else if (!c->can_compile) {
         st = missing(c, name, d);
@@ -570,13 +581,10 @@ out:
 }
 
 void lrncl__store_release(lrncl_context *c) {
-    for (lrncl_program_entry *e = c->programs; e; e = e->next) {
-        if (!c->cache_dir || (e->origin != LRNCL_PROGRAM_BUILT && e->origin != LRNCL_PROGRAM_DISK_CACHE))
-            continue;
-        /* Rewrite only when the binary grew (a work-group function compiled at a launch). */
-        size_t now = 0;
-        if (clGetProgramInfo(e->program, CL_PROGRAM_BINARY_SIZES, sizeof now, &now, NULL) != CL_SUCCESS ||
-            now == e->saved_size)
+    /* Only programs built here: one loaded from the cache is already there, and PoCL 3.1 fails
+     * an assertion when the binary of a program made from a binary is read before any launch. */
+    for (lrncl_program_entry *e = c->programs; e && c->cache_dir; e = e->next) {
+        if (e->origin != LRNCL_PROGRAM_BUILT)
             continue;
         const char *texts[2];
         size_t sizes[2], key_len = 0;

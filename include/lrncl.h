@@ -184,8 +184,8 @@ LRNCL_API cl_device_id lrncl_context_device(const lrncl_context *c); /* not reta
  * plans use it. For checking that the program cache hits. */
 LRNCL_API size_t       lrncl_context_program_builds(const lrncl_context *c);
 /* Releases programs and the retained cl_context. Plans made from c must be released first.
- * NULL is allowed. First writes the programs this context built from source (and any loaded from
- * the disk cache whose binary changed) to the disk cache: written now, after the launches, their
+ * NULL is allowed. First writes the programs this context built from source to the disk cache:
+ * written now, after the launches, their
  * binaries also hold what the driver compiled at those launches (PoCL: a work-group function per
  * local size). Failures there are ignored. */
 LRNCL_API void         lrncl_context_release(lrncl_context *c);
@@ -242,11 +242,14 @@ typedef enum lrncl_bundle_content {
     LRNCL_BUNDLE_SOURCES,         /* `<variant>.cl` and `<variant>.options` for an offline
                                      compiler; nothing is built */
 } lrncl_bundle_content;
-/* Adds the programs a plan of d on c needs to the bundle folder dir (created if missing; one
- * level), and their lines to its manifest, keeping what the folder already holds (other
- * variants, other problems). Each file is written atomically. Returns what lrncl_plan_create
- * would for d, or an OpenCL / LRNCL_ERROR_UNSUPPORTED status naming the file that could not be
- * written. LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device. */
+/* Adds the programs a plan of d on c needs to the bundle folder dir (created if missing), and
+ * their lines to its manifest, keeping what the folder already holds (other variants, other
+ * problems); a variant already there with the same source and options is left as it is. Binaries
+ * are built from source here (not taken from c's store, and not counted in its program counts);
+ * a device that cannot compile gives LRNCL_ERROR_UNSUPPORTED (use LRNCL_BUNDLE_SOURCES and the
+ * vendor's compiler). Each file is written atomically. Returns what lrncl_plan_create would for d,
+ * LRNCL_ERROR_BUILD_FAILED, LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device,
+ * or LRNCL_ERROR_UNSUPPORTED naming a file that could not be written. */
 LRNCL_API lrncl_status lrncl_bundle_add(lrncl_context *c, const lrncl_desc *d, const char *dir,
                                         lrncl_bundle_content what);
 

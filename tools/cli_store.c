@@ -88,9 +88,6 @@ int cli_cmd_compile(const run_options *o) {
     int rc = CLI_FAILED;
     TRY(cli_problem_desc(o, &d));
     TRY(cli_open_context(o->has_device, o->platform, o->device, &ctx));
-    /* Variants the bundle already holds are loaded from it rather than built again. */
-    if (!o->emit_source)
-        TRY(cli_lr_ok(lrncl_context_set_bundle(ctx, o->output), "lrncl_context_set_bundle"));
     TRY(cli_lr_ok(lrncl_bundle_add(ctx, &d, o->output, o->emit_source ? LRNCL_BUNDLE_SOURCES : LRNCL_BUNDLE_BINARIES),
                   "lrncl_bundle_add"));
     printf("%s: %s for %s\n", o->output, o->emit_source ? "sources and build options written" : "binaries added",
