@@ -41,6 +41,7 @@ typedef struct {
     const char *input, *grad_output, *output, *scale_output;
     const char *binaries;      /* --binaries DIR: a binary-only context on that bundle */
     const char *shape;         /* --shape NxCxHxW (compile, explain) */
+    size_t shape_dims[4];      /* its four numbers, in the file's order */
     const char *dtype;         /* --dtype f32|f16 with --shape (default f32) */
     int emit_source;           /* compile --emit-source */
 } run_options;

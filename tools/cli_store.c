@@ -9,7 +9,6 @@
 #include "cli_device.h"
 #include "npy.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,32 +27,11 @@ int cli_open_run_context(const run_options *o, lrncl_context **out) {
     return cli_lr_ok(st, "--binaries");
 }
 
-/* "NxCxHxW" (positive decimal integers) in the order of --layout's file shape. */
-static int parse_shape(const char *s, size_t dims[4]) {
-    const char *p = s;
-    for (int i = 0; i < 4; i++) {
-        char *end;
-        if (*p < '0' || *p > '9')
-            goto bad;
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno || v == 0 || v > (size_t)-1 || (i < 3 ? *end != 'x' : *end != '\0'))
-            goto bad;
-        dims[i] = (size_t)v;
-        p = end + 1;
-    }
-    return 1;
-bad:
-    cli_fail("--shape: '%s' is not four positive integers NxCxHxW (NxHxWxC with --layout nhwc)", s);
-    return 0;
-}
-
 int cli_problem_desc(const run_options *o, lrncl_desc *d) {
     size_t dims[4];
     *d = o->desc;
     if (o->shape) {
-        if (!parse_shape(o->shape, dims))
-            return 0;
+        memcpy(dims, o->shape_dims, sizeof dims);
         d->dtype = o->dtype && strcmp(o->dtype, "f16") == 0 ? LRNCL_FLOAT16 : LRNCL_FLOAT32;
     } else {
         npy_array x;
