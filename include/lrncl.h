@@ -203,7 +203,8 @@ LRNCL_API void         lrncl_context_release(lrncl_context *c);
  * folder only means no caching. Writes are atomic (temporary file + rename), so several
  * processes may share one folder.
  *
- * A bundle is a folder of device binaries, one per variant, named `<variant>.bin`, plus
+ * A bundle is a folder of device binaries, one per variant, named `<variant>.bin` (`.aocx` and
+ * `.xclbin` are looked for too, in that order, for vendors' offline-compiled files), plus
  * `manifest.txt` (device, versions, each variant's build options); `lrncl compile` and
  * lrncl_bundle_add make them, or a vendor's offline compiler from the sources that
  * `lrncl compile --emit-source` writes. */
@@ -213,7 +214,7 @@ typedef enum lrncl_program_origin {
     LRNCL_PROGRAM_MEMORY = 0,     /* already in the context (an earlier plan needed it) */
     LRNCL_PROGRAM_BUNDLE,         /* loaded from the context's bundle */
     LRNCL_PROGRAM_DISK_CACHE,     /* loaded from the persistent disk cache */
-    LRNCL_PROGRAM_BUILT,          /* built from source (then written to the disk cache) */
+    LRNCL_PROGRAM_BUILT,          /* built from source (cached at lrncl_context_release) */
 } lrncl_program_origin;
 #define LRNCL_PROGRAM_ORIGIN_COUNT 4
 
@@ -225,9 +226,10 @@ typedef enum lrncl_program_origin {
 LRNCL_API lrncl_status lrncl_context_create_from_bundle(cl_context ctx, cl_device_id dev, const char *dir,
                                                         lrncl_context **out);
 /* Gives an ordinary context a bundle to prefer over the disk cache and source builds (variants it
- * lacks are still built). dir is copied; NULL removes the bundle. Affects plans created after
- * the call; not thread-safe against lrncl_plan_create on the same context. Same manifest check
- * as lrncl_context_create_from_bundle. */
+ * lacks are still built). dir is copied; NULL removes the bundle. Affects programs the context
+ * has not yet obtained; takes the context's lock, so a plan being created meanwhile sees the old
+ * or the new bundle. Same manifest check as lrncl_context_create_from_bundle; on failure the
+ * context has no bundle. */
 LRNCL_API lrncl_status lrncl_context_set_bundle(lrncl_context *c, const char *dir);
 /* How many programs this context obtained from origin so far (for MEMORY: how many plan lookups
  * found their program already in the context). 0 on a NULL context or an unknown origin.
@@ -238,7 +240,7 @@ LRNCL_API const char  *lrncl_program_origin_string(lrncl_program_origin origin);
 
 /* What lrncl_bundle_add writes. */
 typedef enum lrncl_bundle_content {
-    LRNCL_BUNDLE_BINARIES = 0,    /* the device binaries (programs found or built as plans do) */
+    LRNCL_BUNDLE_BINARIES = 0,    /* device binaries, built from source for c's device */
     LRNCL_BUNDLE_SOURCES,         /* `<variant>.cl` and `<variant>.options` for an offline
                                      compiler; nothing is built */
 } lrncl_bundle_content;
@@ -256,8 +258,10 @@ LRNCL_API lrncl_status lrncl_bundle_add(lrncl_context *c, const lrncl_desc *d, c
 /* ---- plan --------------------------------------------------------------------------------- */
 typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen and built */
 
-/* Validates d (each bad field has its own status), picks and builds the kernels. The plan copies
- * d; it keeps a reference to c, which must outlive it. */
+/* Validates d (each bad field has its own status), picks the kernels and gets their programs
+ * (memory, bundle, disk cache, else a build: see the program store above); a program it may not
+ * build is LRNCL_ERROR_MISSING_BINARY. The plan copies d; it keeps a reference to c, which must
+ * outlive it. */
 LRNCL_API lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out);
 LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL is allowed */
 
