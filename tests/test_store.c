@@ -286,6 +286,14 @@ static int child_fill(const char *dir, int gate) {
     if (read(gate, &go, 1) < 0) /* both start together: the parent closes the pipe */
         return 2;
     setenv("LRNCL_CACHE_DIR", dir, 1);
+    /* PoCL's own folder, one per process: with POCL_KERNEL_CACHE=0, PoCL 3.1 processes that
+     * share one unpack binaries into temporary folders there, and one aborted when another's
+     * vanished ("Can't get stat() on .../_UNCACHED_..."). */
+    char pocl[600];
+    snprintf(pocl, sizeof pocl, "%s/pocl-%d", dir, (int)getpid());
+    if (mkdir(pocl, 0777) != 0)
+        return 3;
+    setenv("POCL_CACHE_DIR", pocl, 1);
     lrncl_context *c = NULL;
     lrncl_plan *p = NULL;
     lrncl_desc d = across();
