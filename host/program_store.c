@@ -25,6 +25,10 @@ enum { ENTRY_HEAD = 8 + 4 + 8 + 4 };
 
 /* ---- variant names ------------------------------------------------------------------------ */
 
+/* The name is the in-memory key: a field it leaves out would let two programs share a slot. */
+_Static_assert(sizeof(lrncl_variant) == 9 * sizeof(int),
+               "lrncl_variant changed: give the new field its line in lrncl__variant_name");
+
 size_t lrncl__variant_name(const lrncl_variant *v, char *buf, size_t size) {
     static const char *beta[] = {"bgen", "b075", "b05", "b1"};
     static const char *dtype[] = {"f32", "f16"};
