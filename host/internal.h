@@ -122,6 +122,12 @@ size_t lrncl__slide_extent(const lrncl_plan *p);
 /* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
+/* workspace.c: whether a backward without a scale runs a forward pass into a workspace first
+ * (otherwise the backward kernel recomputes the scale itself); the workspace in floats (0 when
+ * none is needed), laid out as the scale: the plan's layout, span floats. */
+int lrncl__backward_scale_pass(const lrncl_plan *p);
+size_t lrncl__workspace_floats(const lrncl_plan *p);
+
 /* context.c: whether kernels are chosen for a CPU: the device's type, unless the environment
  * variable LRNCL_DEVICE_CLASS says cpu or gpu (so that a CPU can run, and test, the GPU paths).
  * LRNCL_ERROR_INVALID_DEVICE for another value. */

@@ -133,8 +133,23 @@ lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *
         return lrncl__fail(LRNCL_ERROR_INVALID_BETA, "beta %g: must be finite", (double)d->beta);
     if (!isfinite(d->k))
         return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be finite", (double)d->k);
-    if (use_k && !(d->k > 0.0f))
-        return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be > 0, else the scale can be zero", (double)d->k);
+    if (use_k) {
+        /* Each framework's own lower bound on k (docs/conventions.md): Caffe's LRNLayer takes only
+         * k > 0; cuDNN refuses lrnK below CUDNN_LRN_MIN_K (1e-5, compared here in float, so that
+         * 1e-5f passes); PyTorch, ONNX, TensorFlow, MIOpen, oneDNN and explicit windows accept
+         * k = 0, where a window of zeros gives 0/0 = NaN, as PyTorch does. A negative k is refused
+         * everywhere: the scale could be negative or zero with a non-zero window. */
+        if (conv == LRNCL_CONVENTION_CAFFE && !(d->k > 0.0f))
+            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: Caffe's LRN needs k > 0", (double)d->k);
+        if (conv == LRNCL_CONVENTION_CUDNN && !(d->k >= 1e-5f))
+            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: cuDNN needs k >= CUDNN_LRN_MIN_K (1e-5)", (double)d->k);
+        if (!(d->k >= 0.0f))
+            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be >= 0 (the %s convention)", (double)d->k,
+                               convention_name(conv));
+        if (d->k == 0.0f && d->beta == 0.0f)
+            return lrncl__fail(LRNCL_ERROR_INVALID_BETA, "beta 0 with k 0: a window of zeros would need 0^0 (lrncl "
+                               "refuses it; PyTorch takes 0^0 = 1)");
+    }
 
     lrncl_canon c;
     c.mode = d->mode;

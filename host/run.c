@@ -11,6 +11,8 @@ typedef struct {
     size_t offset;   /* elements */
     int required;
     size_t esize;    /* bytes per element: the dtype's, 4 for the scale (always float32) */
+    size_t span;     /* elements the call may touch from offset on: the plan's span; the
+                        workspace's size in floats (0 when the call needs none) */
 } buffer_arg;
 
 enum { ARG_X, ARG_Y, ARG_SCALE, ARG_DY, ARG_DX, ARG_COUNT };
@@ -35,18 +37,17 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
         return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "num_wait is %u but wait is %s",
                            (unsigned)num_wait, wait ? "not NULL" : "NULL");
 
-    const size_t span = p->geom.span;
     for (int i = 0; i < nbufs; ++i)
-        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - span))
+        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - bufs[i].span))
             return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "offset of %s (%zu elements) overflows size_t",
                                bufs[i].name, bufs[i].offset);
     for (int i = first_output; i < nbufs; ++i)
         for (int j = 0; j < nbufs; ++j) {
             const buffer_arg *o = &bufs[i], *b = &bufs[j];
-            if (i == j || !o->mem || o->mem != b->mem)
-                continue;
-            if (o->offset * o->esize >= (b->offset + span) * b->esize ||
-                b->offset * b->esize >= (o->offset + span) * o->esize)
+            if (i == j || !o->mem || o->mem != b->mem || !o->span || !b->span)
+                continue; /* an empty range (an unused workspace) overlaps nothing */
+            if (o->offset * o->esize >= (b->offset + b->span) * b->esize ||
+                b->offset * b->esize >= (o->offset + o->span) * o->esize)
                 continue; /* disjoint views of one buffer */
             if (!strcmp(o->name, "y") && !strcmp(b->name, "x") && o->offset == b->offset && in_place_ok(p))
                 continue;
@@ -70,7 +71,7 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     for (int i = 0; i < nbufs; ++i) {
         if (!bufs[i].mem)
             continue;
-        size_t esize = bufs[i].esize, bytes = (bufs[i].offset + span) * esize;
+        size_t esize = bufs[i].esize, span = bufs[i].span, bytes = (bufs[i].offset + span) * esize;
         cl_context mctx = NULL;
         size_t size = 0;
         err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
@@ -150,9 +151,9 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
     const lrncl_desc *d = &p->desc;
-    const size_t es = p->geom.elem_size;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float)}};
+    const size_t es = p->geom.elem_size, span = p->geom.span;
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
+                         {"scale", scale, d->offset_scale, 0, sizeof(float), span}};
     lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait);
     if (st != LRNCL_SUCCESS)
         return st;
@@ -165,14 +166,26 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
 
 lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                             cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    return lrncl_backward_ws(p, q, x, y, dy, scale, dx, NULL, 0, num_wait, wait, done);
+}
+
+lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy, cl_mem scale,
+                               cl_mem dx, cl_mem workspace, size_t workspace_offset, cl_uint num_wait,
+                               const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
     const lrncl_desc *d = &p->desc;
-    const size_t es = p->geom.elem_size;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es}, {"dy", dy, d->offset_dy, 1, es},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float)}, {"dx", dx, d->offset_dx, 1, es}};
-    lrncl_status st = check_call(p, q, bufs, 5, 4, num_wait, wait);
+    const size_t es = p->geom.elem_size, span = p->geom.span;
+    const int scale_pass = !scale && lrncl__backward_scale_pass(p);
+    /* The workspace is written (an output): checked for its context, its size from the offset on
+     * and overlap with every other argument, over what this call writes to it (nothing when the
+     * call needs no workspace). */
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
+                         {"dy", dy, d->offset_dy, 1, es, span}, {"scale", scale, d->offset_scale, 0, sizeof(float), span},
+                         {"dx", dx, d->offset_dx, 1, es, span},
+                         {"workspace", workspace, workspace_offset, 0, sizeof(float), scale_pass ? span : 0}};
+    lrncl_status st = check_call(p, q, bufs, 6, 4, num_wait, wait);
     if (st != LRNCL_SUCCESS)
         return st;
     size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, d->offset_dy, d->offset_dx};
@@ -180,23 +193,22 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_mem tmp_scale = NULL;
     cl_event scale_done = NULL;
     mtx_lock(&p->lock);
-    /* The within-channel backward reads the scale at its neighbours. Without one given, the
-     * NCHW and strided kernels with the window in registers recompute it in the same pass,
-     * except scalar work-items on a CPU (the strided layout): those would form WIN row sums
-     * per row instead of one, as the NHWC kernels would, which measured 2x slower than two
-     * passes. The others get the scale from a forward pass into a temporary buffer. */
-    const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL ||
-                      (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC &&
-                       (p->variant.vw > 1 || !p->cpu));
-    if (!scale && !fused) {
-        cl_int err;
-        tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->geom.span * sizeof(float), NULL, &err);
-        LRNCL_CL_CHECK(err, st, out);
-        offsets[ARG_SCALE] = 0;
-        st = enqueue_forward(p, q, x, NULL, tmp_scale, offsets, num_wait, wait, &scale_done);
+    /* Without a scale, some paths run a forward pass into a workspace first (workspace.c): the
+     * caller's, else a temporary buffer. */
+    if (scale_pass) {
+        if (workspace) {
+            offsets[ARG_SCALE] = workspace_offset;
+            scale = workspace;
+        } else {
+            cl_int err;
+            tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, span * sizeof(float), NULL, &err);
+            LRNCL_CL_CHECK(err, st, out);
+            offsets[ARG_SCALE] = 0;
+            scale = tmp_scale;
+        }
+        st = enqueue_forward(p, q, x, NULL, scale, offsets, num_wait, wait, &scale_done);
         if (st != LRNCL_SUCCESS)
             goto out;
-        scale = tmp_scale;
         num_wait = 1;
         wait = &scale_done;
     }

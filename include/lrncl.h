@@ -74,9 +74,11 @@ typedef enum lrncl_status {
     LRNCL_ERROR_INVALID_LOCAL_SIZE = -2006, /* local_size <= 0 (< 0 for TensorFlow's radius), even
                                                with CAFFE, or an explicit window < 0 */
     LRNCL_ERROR_INVALID_ALPHA      = -2007, /* alpha is NaN, infinite or negative */
-    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite */
-    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or <= 0 where it is used (the
-                                               scale could reach zero and y divide by zero) */
+    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite, or 0 with k = 0 (0^0) */
+    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or where it is used negative or
+                                               below its convention's minimum (Caffe across: > 0;
+                                               cuDNN: >= 1e-5; the others take k = 0, giving NaN
+                                               on windows of zeros, as PyTorch; conventions.md) */
     LRNCL_ERROR_BUFFER_TOO_SMALL   = -2010, /* a buffer holds fewer bytes than the shape needs */
     LRNCL_ERROR_CONTEXT_MISMATCH   = -2011, /* queue or buffer from another context or device */
     LRNCL_ERROR_ALIASED_BUFFERS    = -2012, /* an output is the same buffer as another argument */
@@ -349,13 +351,41 @@ LRNCL_API const char  *lrncl_plan_device_class(const lrncl_plan *p);
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
  * backward without a scale recomputes it in the same kernel for NCHW (and, on GPUs, strided)
  * layouts with windows up to 16 (rows and columns); NHWC, strided views on CPUs and wider
- * windows allocate a temporary device buffer of the tensor's size for that call (released by
- * OpenCL once the kernels finish). */
+ * windows first compute the scale into a workspace: lrncl_plan_workspace_size says whether and
+ * how much, and lrncl_backward_ws takes the caller's. lrncl_backward, which has no workspace
+ * argument, allocates a temporary device buffer of that size for the call (released by OpenCL
+ * once the kernels finish). */
 LRNCL_API lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done);
 LRNCL_API lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                                       cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait,
                                       cl_event *done);
+
+/* ---- workspace (device scratch memory) ---------------------------------------------------- */
+/* Bytes of device memory a call of kind `which` on p may need as workspace: for
+ * LRNCL_KERNEL_BACKWARD, what lrncl_backward allocates (and lrncl_backward_ws takes) when it is
+ * called with scale NULL on a path that computes the scale in a separate pass (WITHIN_CHANNEL
+ * with NHWC, strided views on CPUs, or windows wider than 16 rows or columns): one float32 per
+ * element of the plan's view, lrncl_desc_span(d) * 4 bytes. 0 when the call needs none (every
+ * other path, every forward kind), for a NULL plan and for a kind that is not an
+ * lrncl_kernel_kind. A backward given a scale never uses a workspace. Fixed for the plan's
+ * lifetime (it does not depend on the tuning). Thread-safe. */
+LRNCL_API size_t lrncl_plan_workspace_size(const lrncl_plan *p, lrncl_kernel_kind which);
+/* lrncl_backward with a workspace of the caller's, so that nothing is allocated inside the call.
+ * workspace: a buffer of the plan's context (may be NULL: then as lrncl_backward), used from
+ * byte workspace_offset * 4 on: workspace_offset counts float32 elements, like the descriptor's
+ * offsets, so an arena buffer can hold it at any 4-byte boundary. When the call needs a
+ * workspace (scale NULL and lrncl_plan_workspace_size(p, LRNCL_KERNEL_BACKWARD) > 0), the
+ * buffer must hold workspace_offset * 4 + that many bytes (else LRNCL_ERROR_BUFFER_TOO_SMALL)
+ * and those bytes must not overlap any other argument (LRNCL_ERROR_ALIASED_BUFFERS); the call
+ * then overwrites them (with the scale), and they must stay untouched until the backward's
+ * event completes: `done` covers both kernels. When the call needs none, the workspace is not
+ * touched (a buffer of another context is still refused with LRNCL_ERROR_CONTEXT_MISMATCH).
+ * dx is bitwise the same as from lrncl_backward. Threads and ownership as lrncl_backward; the
+ * caller keeps the workspace. */
+LRNCL_API lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
+                                         cl_mem scale, cl_mem dx, cl_mem workspace, size_t workspace_offset,
+                                         cl_uint num_wait, const cl_event *wait, cl_event *done);
 
 /* ---- float64 reference -------------------------------------------------------------------- */
 /* The same computation on the host in double precision, for checking results. The arrays are

@@ -58,6 +58,8 @@ typedef struct {
     int has_device;
     unsigned platform, device;
     const char *db_path; /* lrncl tune only: the database file to update */
+    const lrncl_desc *problem; /* lrncl tune --shape only: the problem's mode, window, parameters
+                                  and convention, in place of Caffe's bench parameters */
 } bench_options;
 
 /* ---- the bench's state ------------------------------------------------------------------------ */

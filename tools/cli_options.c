@@ -109,10 +109,8 @@ int cli_device_option(const char *value, run_options *o) {
     return 1;
 }
 
-/* The problem flags (mode, parameters, convention, layout, device) into o. */
-static int build_params(const char *value[OPT_COUNT], run_options *o) {
+int cli_build_problem(const char *value[OPT_COUNT], lrncl_desc *d) {
     lrncl_mode mode = LRNCL_ACROSS_CHANNELS;
-    memset(o, 0, sizeof *o);
     if (value[OPT_MODE]) {
         if (strcmp(value[OPT_MODE], "across") == 0)
             mode = LRNCL_ACROSS_CHANNELS;
@@ -123,11 +121,11 @@ static int build_params(const char *value[OPT_COUNT], run_options *o) {
             return 0;
         }
     }
-    lrncl_desc_init(&o->desc, mode);
-    if ((value[OPT_SIZE] && !parse_int("size", value[OPT_SIZE], &o->desc.local_size)) ||
-        (value[OPT_ALPHA] && !parse_float("alpha", value[OPT_ALPHA], &o->desc.alpha)) ||
-        (value[OPT_BETA] && !parse_float("beta", value[OPT_BETA], &o->desc.beta)) ||
-        (value[OPT_K] && !parse_float("k", value[OPT_K], &o->desc.k)))
+    lrncl_desc_init(d, mode);
+    if ((value[OPT_SIZE] && !parse_int("size", value[OPT_SIZE], &d->local_size)) ||
+        (value[OPT_ALPHA] && !parse_float("alpha", value[OPT_ALPHA], &d->alpha)) ||
+        (value[OPT_BETA] && !parse_float("beta", value[OPT_BETA], &d->beta)) ||
+        (value[OPT_K] && !parse_float("k", value[OPT_K], &d->k)))
         return 0;
     if (value[OPT_CONVENTION]) {
         /* Whether the mode is defined for the convention is the library's call (plan_create). */
@@ -148,23 +146,26 @@ static int build_params(const char *value[OPT_COUNT], run_options *o) {
                  "miopen or onednn)", value[OPT_CONVENTION]);
             return 0;
         }
-        o->desc.convention = conventions[i].convention;
+        d->convention = conventions[i].convention;
     }
     if (value[OPT_LAYOUT]) {
         if (strcmp(value[OPT_LAYOUT], "nchw") == 0)
-            o->desc.layout = LRNCL_LAYOUT_NCHW;
+            d->layout = LRNCL_LAYOUT_NCHW;
         else if (strcmp(value[OPT_LAYOUT], "nhwc") == 0)
-            o->desc.layout = LRNCL_LAYOUT_NHWC;
+            d->layout = LRNCL_LAYOUT_NHWC;
         else {
             cli_fail("unknown --layout '%s' (expected nchw or nhwc)", value[OPT_LAYOUT]);
             return 0;
         }
     }
-    return cli_device_option(value[OPT_DEVICE], o);
+    return 1;
 }
 
 int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o) {
-    if (!build_params(value, o))
+    memset(o, 0, sizeof *o);
+    if (!cli_build_problem(value, &o->desc))
+        return 0;
+    if (!cli_device_option(value[OPT_DEVICE], o))
         return 0;
     o->binaries = value[OPT_BINARIES];
     o->input = value[OPT_INPUT];
@@ -205,7 +206,8 @@ bad:
 }
 
 int cli_build_problem_options(int compile, const char *value[OPT_COUNT], run_options *o) {
-    if (!build_params(value, o))
+    memset(o, 0, sizeof *o);
+    if (!cli_build_problem(value, &o->desc) || !cli_device_option(value[OPT_DEVICE], o))
         return 0;
     o->input = value[OPT_INPUT];
     o->shape = value[OPT_SHAPE];

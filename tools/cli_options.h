@@ -48,6 +48,10 @@ typedef struct {
 
 /* --device P:D into o (nothing when value is NULL); 0 (recorded) when malformed. */
 int cli_device_option(const char *value, run_options *o);
+/* The problem flags among the collected values (--mode, --size, --alpha, --beta, --k,
+ * --convention, --layout) into *d, from lrncl_desc_init's defaults; the shape stays 0. 1 on
+ * success, else 0 (recorded). */
+int cli_build_problem(const char *value[OPT_COUNT], lrncl_desc *d);
 /* Turns the collected values of forward (backward = 0) or backward into *o, with
  * lrncl_desc_init's defaults; checks the required files. 1 on success, else 0 (recorded). */
 int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o);
