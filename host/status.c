@@ -62,6 +62,7 @@ const char *lrncl_status_string(lrncl_status s) {
     case LRNCL_ERROR_UNSUPPORTED: return "unsupported on this device or version";
     case LRNCL_ERROR_INVALID_CONVENTION: return "invalid convention, or a mode the convention does not define";
     case LRNCL_ERROR_INVALID_LAYOUT: return "invalid layout, dtype or strides";
+    case LRNCL_ERROR_MISSING_BINARY: return "a program binary is missing and this context may not build it";
     }
     if ((int)s < 0 && (int)s > -1000) {
         const char *name = cl_error_name((cl_int)s);
