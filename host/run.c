@@ -151,29 +151,17 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     return LRNCL_SUCCESS;
 }
 
-/* The launch geometry: dimension 0 walks h*w (across) or w (within), each work-item slides
- * along the remaining axis (channels across, rows within); lrncl__dim0_extent divides by the
- * vector width where the vector runs along dimension 0 (not NHWC across, whose vector runs
- * along the channels). Dimension 1 is n (across) or the planes n*C (within), except NHWC
- * within with vectors along the channels: dimension 0 then walks (column, channel group) and
- * dimension 1 is n. */
-static void geometry(const lrncl_plan *p, lrncl_kernel_kind which, cl_uint block, size_t global[2], size_t local[2]) {
-    size_t extent = lrncl__dim0_extent(p), slide = lrncl__slide_extent(p);
-    size_t l = p->tuning[which].local_size;
-    global[0] = (extent + l - 1) / l * l;
-    global[1] = lrncl__dim1_outer(p);
-    if (!p->variant.ew)
-        global[1] *= (slide + block - 1) / block; /* the blocks along the slide axis */
-    local[0] = l;
-    local[1] = 1;
-}
+/* Launch dimensions: 1 for the FPGA kernels (a global size of 1), else 2. */
+static cl_uint work_dim(const lrncl_plan *p) { return p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2; }
 
-/* The kernel's slide block (its last argument): the tuning's, at most the whole axis; one block
- * for in-place forward (a block's window reads its neighbours' x, which they may have
- * overwritten). */
-static cl_uint slide_block(const lrncl_plan *p, lrncl_kernel_kind which, int in_place) {
-    size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
-    return (cl_uint)(in_place || b > slide ? slide : b);
+/* The kernel's last argument: the slide block, or for the FPGA kernels (one work-item, no
+ * blocks) the batch N, which the others take from the launch size. */
+static cl_int set_last_arg(const lrncl_plan *p, cl_kernel k, cl_uint at, cl_uint block) {
+    if (p->variant.family == LRNCL_FAMILY_FPGA) {
+        cl_ulong n = p->desc.n;
+        return clSetKernelArg(k, at, sizeof n, &n);
+    }
+    return clSetKernelArg(k, at, sizeof block, &block);
 }
 
 /* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta; then, after
@@ -218,25 +206,16 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
                                     const size_t offsets[ARG_COUNT], int in_place, cl_uint num_wait,
                                     const cl_event *wait, cl_event *done) {
     lrncl_status st = LRNCL_SUCCESS;
-    cl_kernel k = p->kernels[LRNCL_K_FWD];
     cl_mem mems[3] = {x, y, scale};
-    size_t global[2], local[2];
     const lrncl_kernel_kind kind = y && scale ? LRNCL_KERNEL_FORWARD_TRAINING : LRNCL_KERNEL_FORWARD;
-    cl_uint block = slide_block(p, kind, in_place);
-    geometry(p, kind, block, global, local);
-    if (in_place && p->inplace_fwd) {
-        /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
-        const size_t hw = p->desc.h * p->desc.w, l = p->inplace_local;
-        k = p->inplace_fwd;
-        global[0] = (hw + l - 1) / l * l;
-        global[1] = p->desc.n;
-        local[0] = l;
-    }
+    lrncl_launch l;
+    lrncl__launch_geometry(p, kind, in_place, &l);
+    cl_kernel k = l.kernel;
     LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 9, offsets), st, out);
-    LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof block, &block), st, out);
-    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+    LRNCL_CL_CHECK(set_last_arg(p, k, 11, l.block), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, work_dim(p), NULL, l.global, l.local, num_wait, wait, done), st, out);
 out:
     return st;
 }
@@ -310,18 +289,17 @@ lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_m
         num_wait = 1;
         wait = &scale_done;
     }
-    cl_kernel k = p->kernels[LRNCL_K_BWD];
     cl_mem mems[5] = {x, y, dy, scale, dx};
     cl_float two_ab = (cl_float)(2.0 * p->canon.a * p->canon.beta);
-    size_t global[2], local[2];
-    cl_uint block = slide_block(p, LRNCL_KERNEL_BACKWARD, 0);
-    geometry(p, LRNCL_KERNEL_BACKWARD, block, global, local);
+    lrncl_launch l;
+    lrncl__launch_geometry(p, LRNCL_KERNEL_BACKWARD, 0, &l);
+    cl_kernel k = l.kernel;
     LRNCL_CL_CHECK(set_mem_args(k, mems, 5), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
     LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 12, offsets), st, out);
-    LRNCL_CL_CHECK(clSetKernelArg(k, 14, sizeof block, &block), st, out);
-    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+    LRNCL_CL_CHECK(set_last_arg(p, k, 14, l.block), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, work_dim(p), NULL, l.global, l.local, num_wait, wait, done), st, out);
 out:
     mtx_unlock(&p->lock);
     /* OpenCL frees the buffer only after the enqueued kernels that use it have finished. */

@@ -39,6 +39,13 @@ void tu_teardown(void)
     memset(&tu, 0, sizeof tu);
 }
 
+size_t tu_programs_made(const lrncl_context *c)
+{
+    return lrncl_context_program_count(c, LRNCL_PROGRAM_BUILT) +
+           lrncl_context_program_count(c, LRNCL_PROGRAM_DISK_CACHE) +
+           lrncl_context_program_count(c, LRNCL_PROGRAM_BUNDLE);
+}
+
 /* ---- host memory -------------------------------------------------------------------------- */
 void *tu_alloc(size_t bytes)
 {

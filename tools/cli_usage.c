@@ -18,7 +18,13 @@ const char cli_usage_text[] =
     "commands:\n"
     "  devices     list OpenCL devices as platform:device ([default] marks the default)\n"
     "  forward     [params] --input x.npy --output y.npy [--scale-output s.npy]\n"
+    "              [--binaries DIR]\n"
     "  backward    [params] --input x.npy --grad-output dy.npy --output dx.npy\n"
+    "              [--binaries DIR]\n"
+    "  compile     [params] (--input x.npy | --shape NxCxHxW [--dtype f32|f16]) --output DIR\n"
+    "              [--emit-source] adds the problem's programs to the bundle DIR\n"
+    "  explain     [params] (--input x.npy | --shape NxCxHxW [--dtype f32|f16]) [--binaries DIR]\n"
+    "              the device, kernels, launch sizes and where each program came from\n"
     "  demo        [--device P:D] AlexNet's LRN layers, checked against the float64\n"
     "              reference and timed (median of 10 runs after a warm-up)\n"
     "  bench       [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16] [--json]\n"
@@ -28,6 +34,9 @@ const char cli_usage_text[] =
     "              [--dtype T] [--device P:D] [--db FILE]\n"
     "              times every work-group size and slide block of the bench's cases or of\n"
     "              one problem, and stores the fastest for LRNCL_TUNING_DB\n"
+    "\n"
+    "Programs are cached on disk in $LRNCL_CACHE_DIR (default $XDG_CACHE_HOME/lrncl, else\n"
+    "~/.cache/lrncl; LRNCL_CACHE_DIR=off turns the cache off).\n"
     "\n";
 
 const char cli_params_text[] =
@@ -67,16 +76,46 @@ static const struct {
      0},
     {"forward",
      "usage: lrncl forward [params] --input x.npy --output y.npy [--scale-output s.npy]\n"
+     "                     [--binaries DIR]\n"
      "\n"
      "LRN forward of x into y; --scale-output also writes the scale\n"
      "(k + a * sum of squares over the window, float32) a later backward can reuse.\n"
+     "--binaries DIR runs from the program bundle DIR alone (see lrncl compile): a program it\n"
+     "lacks is an error naming the command that makes it, never a build from source.\n"
      "\n",
      1},
     {"backward",
      "usage: lrncl backward [params] --input x.npy --grad-output dy.npy --output dx.npy\n"
+     "                      [--binaries DIR]\n"
      "\n"
      "LRN backward: dx from x and dy. The forward runs first (y and its scale), then the\n"
-     "backward reads them.\n"
+     "backward reads them. --binaries DIR as for lrncl forward.\n"
+     "\n",
+     1},
+    {"compile",
+     "usage: lrncl compile [params] (--input x.npy | --shape NxCxHxW [--dtype f32|f16])\n"
+     "                     --output DIR [--emit-source]\n"
+     "\n"
+     "Adds the OpenCL programs this problem needs to the bundle folder DIR (created if\n"
+     "missing): one device binary per kernel variant, <variant>.bin, and a line each in\n"
+     "DIR/manifest.txt. Run it again with other problems to add more; what DIR holds stays.\n"
+     "The binaries are for this device and driver only. --shape takes the file's order\n"
+     "(NxHxWxC with --layout nhwc); --dtype f32 (default) or f16.\n"
+     "--emit-source writes <variant>.cl and <variant>.options instead, building nothing: the\n"
+     "input of a vendor's offline compiler, whose binary goes into DIR as <variant>.bin.\n"
+     "Use the bundle with lrncl forward|backward --binaries DIR, or\n"
+     "lrncl_context_create_from_bundle / lrncl_context_set_bundle.\n"
+     "\n",
+     1},
+    {"explain",
+     "usage: lrncl explain [params] (--input x.npy | --shape NxCxHxW [--dtype f32|f16])\n"
+     "                     [--binaries DIR]\n"
+     "\n"
+     "Makes the plan and prints what it would do: the device and the class of kernels\n"
+     "chosen, each kernel by name with the global and local sizes its runs enqueue, its\n"
+     "slide block and where its tuning came from, and each program with where it came\n"
+     "from (memory, bundle, disk cache, built) and its build options; then the time the\n"
+     "plan took to make.\n"
      "\n",
      1},
     {"demo",

@@ -9,6 +9,9 @@
  *                    reference and timed with profiling events (cli_demo.c)
  *   lrncl tune       times every launch tuning of the bench's cases or of one problem
  *                    (--shape and the problem flags), stores the fastest (tune.c, tune_problem.c)
+ *   lrncl compile    adds a problem's programs to a bundle folder, or writes their sources
+ *                    for an offline compiler (cli_store.c)
+ *   lrncl explain    what a plan does: device, kernels and launch sizes, programs (cli_store.c)
  *   lrncl bench      runs lrncl-bench, the performance suite (a separate program, built where
  *                    oneDNN is found: it links oneDNN, which lrncl itself does not)
  *
@@ -76,7 +79,7 @@ static int forward_to_bench(int argc, char **argv) {
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
-/* Runs forward, backward, devices or demo; CLI_HELP when the command's own usage is wanted. */
+/* Runs forward, backward, compile, explain, devices or demo; CLI_HELP when the command's own usage is wanted. */
 static int run_command(int argc, char **argv) {
     const char *cmd = argv[1];
     const char *value[OPT_COUNT];
@@ -90,16 +93,28 @@ static int run_command(int argc, char **argv) {
     else if (strcmp(cmd, "demo") == 0)
         allowed = OPT_BIT(OPT_DEVICE);
     else if (strcmp(cmd, "forward") == 0)
-        allowed = OPTS_PARAMS | OPT_BIT(OPT_SCALE_OUTPUT);
+        allowed = OPTS_PARAMS | OPT_BIT(OPT_SCALE_OUTPUT) | OPT_BIT(OPT_BINARIES);
     else if (backward)
-        allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT);
+        allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT) | OPT_BIT(OPT_BINARIES);
+    else if (strcmp(cmd, "compile") == 0)
+        allowed = OPTS_PROBLEM | OPT_BIT(OPT_SHAPE) | OPT_BIT(OPT_DTYPE) | OPT_BIT(OPT_OUTPUT) |
+                  OPT_BIT(OPT_EMIT_SOURCE);
+    else if (strcmp(cmd, "explain") == 0)
+        allowed = OPTS_PROBLEM | OPT_BIT(OPT_SHAPE) | OPT_BIT(OPT_DTYPE) | OPT_BIT(OPT_BINARIES);
     else {
-        cli_fail("unknown command '%s' (expected devices, forward, backward, demo, bench or tune)", cmd);
+        cli_fail("unknown command '%s' (expected devices, forward, backward, compile, explain, demo, bench "
+                 "or tune)", cmd);
         return CLI_USAGE;
     }
     int rc = cli_collect_options(cmd, argc - 2, argv + 2, allowed, value);
     if (rc != CLI_OK)
         return rc;
+    if (strcmp(cmd, "compile") == 0 || strcmp(cmd, "explain") == 0) {
+        int compile = strcmp(cmd, "compile") == 0;
+        if (!cli_build_problem_options(compile, value, &o))
+            return CLI_USAGE;
+        return compile ? cli_cmd_compile(&o) : cli_cmd_explain(&o);
+    }
     if (strcmp(cmd, "devices") == 0)
         return cli_cmd_devices();
     if (strcmp(cmd, "demo") == 0)
