@@ -142,7 +142,8 @@ static void *worker_main(void *arg)
             }
             t.slide_block = it == 0 ? 2 : it == 3 ? 3 : w->shared->d.c;
             st = lrncl_plan_set_tuning(w->shared->plan, LRNCL_KERNEL_BACKWARD, &t);
-            if (st != LRNCL_SUCCESS)
+            /* kernels without slide blocks (the FPGA ones) refuse blocks as unsupported */
+            if (st != LRNCL_SUCCESS && st != LRNCL_ERROR_UNSUPPORTED)
                 fail(w, "set_tuning: %s: %s", lrncl_status_string(st), lrncl_last_error());
         }
     }
