@@ -31,6 +31,8 @@ if [ -z "$(ls -A "$cache")" ]; then
 fi
 export POCL_CACHE_DIR=$cache
 export POCL_SIGFPE_HANDLER=0
+# lrncl's own disk cache off: nothing written under $HOME, every program from PoCL as in the suites.
+export LRNCL_CACHE_DIR=off
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23:strict_string_checks=1:detect_stack_use_after_return=1
 export LSAN_OPTIONS=suppressions=$PWD/ci/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=24
