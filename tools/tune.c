@@ -232,6 +232,13 @@ int tune_main(int argc, char **argv) {
         memset(&r, 0, sizeof r);
         fprintf(stderr, "tune: %s ...\n", cases[i].name);
         int good = case_setup(&e, &cases[i], (uint64_t)i + 1, &cs, &r);
+        /* The tuning database's key has no device class: entries measured on the FPGA kernels
+         * would be read by the CPU kernels' plans of the same device and shape. */
+        if (good && strcmp(lrncl_plan_device_class(cs.plan), "fpga") == 0) {
+            cli_fail("the FPGA kernels (LRNCL_DEVICE_CLASS=fpga, or an accelerator device) run as one "
+                     "work-item and have no launch tuning to measure");
+            good = 0;
+        }
         /* every slot's scale, for the backward runs */
         for (size_t s = 0; good && s < cs.nslots; s++)
             good = enqueue_lrncl(&e, &cs, PASS_TRAIN, s, NULL);
