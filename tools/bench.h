@@ -58,7 +58,15 @@ typedef struct {
     int has_device;
     unsigned platform, device;
     const char *db_path; /* lrncl tune only: the database file to update */
+    int runs_given;      /* --runs was on the command line */
+    int outside;         /* --method outside (lrncl-bench only): see bench_outside.c */
+    int processes;       /* --processes N for --method outside (default OUTSIDE_PROCESSES) */
+    int outside_child;   /* --outside-child: one process of --method outside (internal) */
 } bench_options;
+
+/* --method outside: processes run one after another, each timing OUTSIDE_RUNS runs unless
+ * --runs says otherwise. */
+enum { OUTSIDE_PROCESSES = 3, OUTSIDE_RUNS = 21, OUTSIDE_MAX_PROCESSES = 32 };
 
 /* ---- the bench's state ------------------------------------------------------------------------ */
 
@@ -171,7 +179,15 @@ double now_s(void);
 int time_pass(const bench_env *e, const case_state *cs, int pass, const int active[OP_COUNT], int with_onednn,
               double med[OP_COUNT], int nruns[OP_COUNT], double *dn_med, int *dn_runs);
 
+/* bench_outside.c: --method outside. outside_main runs opt.processes child processes of this
+ * program one after another and reports each one's medians and their spread; outside_child is
+ * one such process. Both return a BENCH_* status. */
+int outside_main(bench_env *e, int argc, char **argv);
+int outside_child(bench_env *e);
+
 /* bench_report.c */
+void json_string(const char *s);
+void json_number(const char *key, double v); /* ", \"key\": v", null when not finite */
 void shape_text(const bench_case *bc, char *buf, size_t len);   /* "NxCxHxW" */
 void print_header(const bench_env *e, int argc, char **argv);
 void print_rows(bench_env *e, const case_state *cs, const case_result *r);

@@ -22,7 +22,7 @@
 
 static const char bench_usage[] =
     "usage: lrncl-bench [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16]\n"
-    "                   [--json] [--device P:D]\n"
+    "                   [--json] [--device P:D] [--method bench|outside] [--processes N]\n"
     "\n"
     "Times every case below in three passes (forward inference, forward training, backward):\n"
     "median of N event-timed runs after warm-up (default 20, the least SPEC section 7 accepts),\n"
@@ -38,7 +38,13 @@ static const char bench_usage[] =
     "  --dtype T         f32 (default) or f16 (float16 storage; the scale stays float32;\n"
     "                    oneDNN runs float32)\n"
     "  --json            a JSON array of one object per case and pass instead of the table\n"
-    "  --device P:D      platform P, device D as 'lrncl devices' numbers them\n";
+    "  --device P:D      platform P, device D as 'lrncl devices' numbers them\n"
+    "  --method M        bench (default: the above, contenders interleaved in one process) or\n"
+    "                    outside: as a harness outside the project measures (bench_outside.c):\n"
+    "                    --processes N processes (default 3) one after another, each with\n"
+    "                    OMP_WAIT_POLICY=PASSIVE, timing lrncl (profiling events) and then oneDNN\n"
+    "                    (wall clock around dnnl_stream_wait), --runs N each (default 21);\n"
+    "                    reports each process's medians, their median and spread\n";
 
 /* ---- one case, and the whole bench ------------------------------------------------------------- */
 
@@ -125,7 +131,17 @@ int main(int argc, char **argv) {
         return rc;
     double t0 = now_s();
     rc = BENCH_FAILED;
+    if (e.opt.outside && !e.opt.outside_child) {
+        rc = outside_main(&e, argc, argv);
+        if (cli_error_pending())
+            report_error(NULL);
+        return rc;
+    }
     TRY(env_open(&e));
+    if (e.opt.outside_child) {
+        rc = outside_child(&e);
+        goto done;
+    }
     if (e.opt.runs < MIN_REPORT_RUNS)
         fprintf(stderr, "bench: note: --runs %d is below the %d runs SPEC section 7 asks for; not for reports\n",
                 e.opt.runs, MIN_REPORT_RUNS);

@@ -12,7 +12,7 @@ void shape_text(const bench_case *bc, char *buf, size_t len) {
     snprintf(buf, len, "%zux%zux%zux%zu", bc->n, bc->c, bc->h, bc->w);
 }
 
-static void json_string(const char *s) {
+void json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
@@ -26,7 +26,7 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
-static void json_number(const char *key, double v) {
+void json_number(const char *key, double v) {
     printf(", \"%s\": ", key);
     if (isfinite(v))
         printf("%.6g", v);
