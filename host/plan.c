@@ -267,8 +267,9 @@ size_t lrncl__dim0_extent(const lrncl_plan *p) {
     if (vector_along_channels(&p->variant)) {
         if (p->canon.mode == LRNCL_ACROSS_CHANNELS)
             return extent; /* one work-item per h*w position; the vector walks its channels */
-        /* within: one work-item per (column, group of vw channels), the groups fastest */
-        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * extent;
+        /* within: one work-item per (pair of columns, group of vw channels), the groups fastest;
+         * the pair is LRN_NHWC_COLS in lrn_within.cl */
+        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * ((extent + 1) / 2);
     }
     return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
 }
