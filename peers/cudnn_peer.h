@@ -8,6 +8,8 @@
 #ifndef LRNCL_CUDNN_PEER_H
 #define LRNCL_CUDNN_PEER_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -49,6 +51,8 @@ typedef struct lrncl_cudnn_result {
 /* Returns 0 and fills *r, or non-zero with r->error set. Not thread-safe; each call creates
  * and releases its own cuDNN handle, stream and buffers. */
 typedef int (*lrncl_cudnn_peer_time_fn)(const lrncl_cudnn_case *c, lrncl_cudnn_result *r);
+/* The module's definition of it (callers look it up with dlsym, never link it). */
+int lrncl_cudnn_peer_time(const lrncl_cudnn_case *c, lrncl_cudnn_result *r);
 
 #ifdef __cplusplus
 }

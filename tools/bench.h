@@ -124,6 +124,7 @@ typedef struct {
 typedef struct {
     double ms[PASS_COUNT], copy_ms[PASS_COUNT], onednn_ms[PASS_COUNT], naive_ms[PASS_COUNT]; /* NAN: none */
     double cudnn_ms[PASS_COUNT], cudnn_copy_ms[PASS_COUNT]; /* NAN: none */
+    char cudnn_error[300];   /* why cuDNN could not run this case (e.g. a layout it does not take) */
     int onednn_runs[PASS_COUNT], naive_runs[PASS_COUNT]; /* timed runs behind those medians */
     int failed_checks;
     int error;               /* an error stopped the case */

@@ -133,6 +133,10 @@ void print_rows(bench_env *e, const case_state *cs, const case_result *r) {
             json_number("cudnn_ms", r->cudnn_ms[p]);
             json_number("ratio_cudnn", ratio(ms, r->cudnn_ms[p]));
             json_number("cudnn_copy_ms", r->cudnn_copy_ms[p]);
+            if (r->cudnn_error[0]) {
+                printf(", \"cudnn_error\": ");
+                json_string(r->cudnn_error);
+            }
             char peer[700];
             snprintf(peer, sizeof peer, "%s%s", e->cudnn_fn ? "" : "unavailable: ",
                      e->cudnn_fn ? e->cudnn_device : e->cudnn_why);
@@ -164,6 +168,9 @@ void print_rows(bench_env *e, const case_state *cs, const case_result *r) {
             printf("%-15s %-12s %-9s %9s %7s %6s %8s %9s %8s %9s %7s  %s\n", bc->name, shape, pass_names[p], c[0], c[1],
                    c[2], c[3], c[4], c[5], c[6], xn, check);
             size_t used = strlen(e->cudnn_rows);
+            if (p == 0 && r->cudnn_error[0] && used < sizeof e->cudnn_rows)
+                used += (size_t)snprintf(e->cudnn_rows + used, sizeof e->cudnn_rows - used, "%-15s cuDNN did not run: %s\n",
+                                         bc->name, r->cudnn_error);
             if (isfinite(r->cudnn_ms[p]) && used < sizeof e->cudnn_rows) {
                 /* cuDNN's copy is of one tensor: the forward's bytes (x + y); the backward moves 4-5 */
                 double tensor = (double)cs->count * (double)cs->esize;
