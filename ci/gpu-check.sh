@@ -18,7 +18,8 @@ BUILD_DIR="${BUILD_DIR:-build}"
 RUNS="${RUNS:-20}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/$BUILD_DIR/pocl-cache}"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$PWD/$BUILD_DIR" ;; esac
+export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$BUILD_DIR/pocl-cache}"
 export POCL_SIGFPE_HANDLER="${POCL_SIGFPE_HANDLER:-0}"
 mkdir -p "$POCL_CACHE_DIR"
 status=0

@@ -8,6 +8,7 @@ packages=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo   # OpenCL: ICD loader, headers, CPU device
   libclblast-dev                                             # CLBlast
   libcriterion-dev                                           # test framework
+  zlib1g-dev                                                 # crc32 of the program cache's entries
   libdnnl-dev                                                # oneDNN: the CPU peer of lrncl bench
 )
 

@@ -1,4 +1,5 @@
-/* context.c: lrncl contexts (the user's cl_context + device) and their program cache. */
+/* context.c: lrncl contexts (the user's cl_context + device); their programs are in
+ * program_store.c. */
 #include "internal.h"
 
 #include <errno.h>
@@ -60,6 +61,11 @@ lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_contex
     cl_device_fp_config fp = 0;
     c->cr_divide = clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS &&
                    (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
+    lrncl_status st = lrncl__store_init(c);
+    if (st != LRNCL_SUCCESS) {
+        lrncl_context_release(c);
+        return st;
+    }
     *out = c;
     return LRNCL_SUCCESS;
 }
@@ -153,18 +159,10 @@ cl_context lrncl_context_cl(const lrncl_context *c) { return c ? c->ctx : NULL; 
 
 cl_device_id lrncl_context_device(const lrncl_context *c) { return c ? c->dev : NULL; }
 
-size_t lrncl_context_program_builds(const lrncl_context *c) {
-    if (!c)
-        return 0;
-    mtx_lock((mtx_t *)&c->lock);
-    size_t n = c->builds;
-    mtx_unlock((mtx_t *)&c->lock);
-    return n;
-}
-
 void lrncl_context_release(lrncl_context *c) {
     if (!c)
         return;
+    lrncl__store_release(c); /* rewrites grown cache entries first: it needs the programs */
     for (lrncl_program_entry *e = c->programs, *next; e; e = next) {
         next = e->next;
         clReleaseProgram(e->program);
@@ -175,112 +173,23 @@ void lrncl_context_release(lrncl_context *c) {
     free(c);
 }
 
-lrncl_status lrncl__device_is_cpu(const lrncl_context *c, int *cpu) {
-    const char *cls = getenv("LRNCL_DEVICE_CLASS");
-    if (cls && *cls) {
-        if (strcmp(cls, "cpu") != 0 && strcmp(cls, "gpu") != 0)
-            return lrncl__fail(LRNCL_ERROR_INVALID_DEVICE, "LRNCL_DEVICE_CLASS=\"%s\": expected cpu or gpu", cls);
-        *cpu = strcmp(cls, "cpu") == 0;
-        return LRNCL_SUCCESS;
+lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls) {
+    const char *env = getenv("LRNCL_DEVICE_CLASS");
+    if (env && *env) {
+        static const char *const names[] = {"cpu", "gpu", "fpga"};
+        for (int i = 0; i < 3; ++i)
+            if (strcmp(env, names[i]) == 0) {
+                *cls = (lrncl_device_class)i;
+                return LRNCL_SUCCESS;
+            }
+        return lrncl__fail(LRNCL_ERROR_INVALID_DEVICE, "LRNCL_DEVICE_CLASS=\"%s\": expected cpu, gpu or fpga", env);
     }
     cl_device_type type = 0;
     cl_int err = clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     if (err != CL_SUCCESS)
         return lrncl__cl_fail(err, "clGetDeviceInfo(CL_DEVICE_TYPE)");
-    *cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+    *cls = (type & CL_DEVICE_TYPE_CPU)           ? LRNCL_CLASS_CPU
+           : (type & CL_DEVICE_TYPE_ACCELERATOR) ? LRNCL_CLASS_FPGA
+                                                 : LRNCL_CLASS_GPU;
     return LRNCL_SUCCESS;
-}
-
-static int variant_equal(const lrncl_variant *a, const lrncl_variant *b) {
-    return a->mode == b->mode && a->lo == b->lo && a->hi == b->hi && a->beta_path == b->beta_path &&
-           a->reg_window == b->reg_window && a->dtype == b->dtype && a->layout == b->layout && a->vw == b->vw &&
-           a->ew == b->ew;
-}
-
-/* Builds the program of one variant: lrn_common.cl followed by the mode's file (or, for the
- * element-wise variants, lrn_elementwise.cl). */
-static lrncl_status build_program(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
-    const struct lrncl_embedded_source *common = lrncl__embedded("lrn_common");
-    const struct lrncl_embedded_source *body =
-        lrncl__embedded(v->ew ? "lrn_elementwise" : v->mode == LRNCL_ACROSS_CHANNELS ? "lrn_across" : "lrn_within");
-    if (!common || !body)
-        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "kernel source missing from the library build");
-
-    const char *texts[2] = {common->text, body->text};
-    size_t sizes[2] = {common->size, body->size};
-    cl_int err;
-    cl_program prog = clCreateProgramWithSource(c->ctx, 2, texts, sizes, &err);
-    if (err != CL_SUCCESS)
-        return lrncl__cl_fail(err, "clCreateProgramWithSource");
-
-    /* LRNCL_PORTABLE_KERNELS=1 (testing): no target-specific builtins in the kernels, the code
-     * that compilers other than x86-64 ones with AVX take (lrn_common.cl, LRN_PORTABLE). */
-    const char *portable = getenv("LRNCL_PORTABLE_KERNELS");
-    char options[352];
-    snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
-             "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s%s",
-             v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw,
-             v->mode == LRNCL_WITHIN_CHANNEL,
-             /* OpenCL allows 2.5 ulp for float division and 3 for sqrt, and a compiler may then
-              * round one quotient differently in two kernels; correctly rounded, every path
-              * agrees bit for bit. */
-             c->cr_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "",
-             portable && strcmp(portable, "1") == 0 ? " -DLRN_PORTABLE=1" : "");
-    err = clBuildProgram(prog, 1, &c->dev, options, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        size_t len = 0;
-        char *log = NULL;
-        if (clGetProgramBuildInfo(prog, c->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) == CL_SUCCESS &&
-            (log = malloc(len + sizeof options + 64)) != NULL) {
-            int head = snprintf(log, sizeof options + 64, "clBuildProgram (%s) failed (%d); build log:\n", options,
-                                (int)err);
-            head = head < 0 ? 0 : head; /* the head fits: options is at most sizeof options - 1 */
-            if (clGetProgramBuildInfo(prog, c->dev, CL_PROGRAM_BUILD_LOG, len, log + head, NULL) != CL_SUCCESS)
-                log[head] = '\0';
-            lrncl__set_error_text(log);
-            free(log);
-        } else {
-            lrncl__fail(LRNCL_ERROR_BUILD_FAILED, "clBuildProgram (%s) failed (%d); no build log", options,
-                        (int)err);
-        }
-        clReleaseProgram(prog);
-        return LRNCL_ERROR_BUILD_FAILED;
-    }
-    *out = prog;
-    return LRNCL_SUCCESS;
-}
-
-lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out) {
-    lrncl_status st = LRNCL_SUCCESS;
-    mtx_lock(&c->lock);
-    lrncl_program_entry *e = c->programs;
-    while (e && !variant_equal(&e->key, v))
-        e = e->next;
-    if (!e) {
-        cl_program prog;
-        st = build_program(c, v, &prog);
-        if (st == LRNCL_SUCCESS) {
-            c->builds++;
-            e = calloc(1, sizeof *e);
-            if (!e) {
-                clReleaseProgram(prog);
-                st = lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "program cache: no memory");
-            } else {
-                e->key = *v;
-                e->program = prog;
-                e->next = c->programs;
-                c->programs = e;
-            }
-        }
-    }
-    if (st == LRNCL_SUCCESS) {
-        cl_int err = clRetainProgram(e->program);
-        if (err != CL_SUCCESS)
-            st = lrncl__cl_fail(err, "clRetainProgram");
-        else
-            *out = e->program;
-    }
-    mtx_unlock(&c->lock);
-    return st;
 }

@@ -23,7 +23,23 @@ typedef struct lrncl_canon {
 /* Which x^-beta the kernels compile in; beta itself stays a kernel argument. */
 typedef enum { LRNCL_BETA_GENERAL = 0, LRNCL_BETA_075 = 1, LRNCL_BETA_05 = 2, LRNCL_BETA_1 = 3 } lrncl_beta_path;
 
+/* FPGA kernels (lrn_fpga.cl): the widest window they build as a shift register. A wider
+ * canonical window is clamped to the axis it slides along (taps beyond the tensor add zeros,
+ * so the results keep their bits); one still wider is refused at plan creation. */
+#define LRNCL_FPGA_WINDOW_MAX 64
+/* FPGA kernels, within-channel: columns per tile, the length of each line buffer
+ * (-D LRN_FPGA_LINE). */
+#define LRNCL_FPGA_LINE 128
+
+/* The kernels a plan is chosen for (lrncl__device_class). */
+typedef enum { LRNCL_CLASS_CPU = 0, LRNCL_CLASS_GPU = 1, LRNCL_CLASS_FPGA = 2 } lrncl_device_class;
+
+/* Which kernel files a program is built from: the NDRange kernels (lrn_across.cl, lrn_within.cl,
+ * lrn_elementwise.cl: CPUs and GPUs) or the single work-item FPGA kernels (lrn_fpga.cl). */
+typedef enum { LRNCL_FAMILY_NDRANGE = 0, LRNCL_FAMILY_FPGA = 1 } lrncl_family;
+
 typedef struct lrncl_variant {   /* everything that selects a distinct OpenCL program */
+    lrncl_family family;
     lrncl_mode mode;
     int lo, hi;
     lrncl_beta_path beta_path;
@@ -44,21 +60,35 @@ typedef struct lrncl_geometry {
     size_t elem_size;            /* bytes per element of the dtype */
 } lrncl_geometry;
 
+/* Longest variant name and build options (program_store.c). */
+enum { LRNCL_VARIANT_NAME_MAX = 96, LRNCL_OPTIONS_MAX = 512 };
+
 typedef struct lrncl_program_entry {
     struct lrncl_program_entry *next;
     lrncl_variant key;
+    char name[LRNCL_VARIANT_NAME_MAX];   /* lrncl__variant_name(&key): the lookup key */
+    char options[LRNCL_OPTIONS_MAX];
     cl_program program;
+    lrncl_program_origin origin;         /* how this context got it */
 } lrncl_program_entry;
 
 struct lrncl_context {
     cl_context ctx;
     cl_device_id dev;
-    mtx_t lock;                  /* guards programs and builds */
+    mtx_t lock;                  /* guards programs and the counts */
     lrncl_program_entry *programs;
-    size_t builds;
+    size_t count[LRNCL_PROGRAM_ORIGIN_COUNT];   /* programs by origin (BUILT: source builds) */
     int cr_divide;               /* the device rounds float division and sqrt correctly on request */
+    /* program store (program_store.c, bundle.c) */
+    char *identity;              /* lrncl version, device, driver and platform versions: the
+                                    start of every disk key and a bundle's manifest */
+    char *device_name;
+    char *cache_dir;             /* the disk cache folder; NULL when off */
+    char *bundle_dir;            /* NULL: no bundle */
+    char *bundle_manifest;       /* its manifest.txt, NULL when absent */
+    int bundle_only;             /* binary-only: programs from memory or the bundle, nothing else */
+    int can_compile;             /* the device has a compiler and is not an accelerator */
 };
-
 enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
 /* Tunings, indexed by lrncl_kernel_kind: the forward kernel has two (inference, training). */
 enum { LRNCL_T_COUNT = 3 };
@@ -72,10 +102,13 @@ struct lrncl_plan {
     size_t elements;
     lrncl_geometry geom;
     cl_kernel kernels[LRNCL_K_COUNT];
-    int cpu;                      /* kernels chosen for a CPU (lrncl__device_is_cpu) */
+    lrncl_device_class device_class; /* the kernels' class (lrncl__device_class) */
+    int cpu;                      /* device_class == LRNCL_CLASS_CPU */
     cl_kernel inplace_fwd;        /* element-wise across plans: the column walk, for in-place
                                      forward (NULL otherwise) */
     size_t inplace_local;
+    lrncl_program_info programs[2];  /* where each program came from (lrncl_plan_program_info) */
+    size_t program_count;
     lrncl_tuning tuning[LRNCL_T_COUNT];               /* work-group size, slide block */
     lrncl_tuning_source tuning_source[LRNCL_T_COUNT];
     mtx_t lock;                   /* clSetKernelArg + enqueue on shared kernels is not thread-safe;
@@ -106,13 +139,80 @@ size_t lrncl__slide_extent(const lrncl_plan *p);
 /* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
-/* context.c: whether kernels are chosen for a CPU: the device's type, unless the environment
- * variable LRNCL_DEVICE_CLASS says cpu or gpu (so that a CPU can run, and test, the GPU paths).
- * LRNCL_ERROR_INVALID_DEVICE for another value. */
-lrncl_status lrncl__device_is_cpu(const lrncl_context *c, int *cpu);
+/* workspace.c: whether a backward without a scale runs a forward pass into a workspace first
+ * (otherwise the backward kernel recomputes the scale itself); the workspace in floats (0 when
+ * none is needed), laid out as the scale: the plan's layout, span floats. */
+int lrncl__backward_scale_pass(const lrncl_plan *p);
+size_t lrncl__workspace_floats(const lrncl_plan *p);
 
-/* context.c: the program for a variant, built on first use (retained for the caller). */
-lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, cl_program *out);
+/* context.c: which class of kernels plans choose: the device's type (CL_DEVICE_TYPE_CPU: cpu,
+ * CL_DEVICE_TYPE_ACCELERATOR: fpga, else gpu), unless the environment variable
+ * LRNCL_DEVICE_CLASS says cpu, gpu or fpga (so that a CPU can run, and test, the other paths).
+ * LRNCL_ERROR_INVALID_DEVICE for another value. */
+lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls);
+
+/* plan.c: one kernel's launch, the one home of the sizes runs enqueue with and
+ * lrncl_plan_kernel_info reports. Caller holds p->lock or knows the tuning is not changing. */
+typedef struct lrncl_launch {
+    cl_kernel kernel;
+    size_t global[2], local[2];
+    cl_uint block;               /* the slide block, the kernel's last argument (FPGA kernels: the
+                                    whole axis, reported only; their last argument is N) */
+} lrncl_launch;
+void lrncl__launch_geometry(const lrncl_plan *p, lrncl_kernel_kind which, int in_place, lrncl_launch *out);
+/* plan.c: the variants a plan of d on c needs (1 or 2; vars[0] holds the plan's kernels), after
+ * validating d as lrncl_plan_create does; the device class they are for into *cls (may be NULL). */
+lrncl_status lrncl__plan_variants(const lrncl_context *c, const lrncl_desc *d, lrncl_variant vars[2],
+                                  size_t *count, lrncl_device_class *cls);
+
+/* program_store.c: the variant's name, every field of lrncl_variant in order (a new field is one
+ * line there): the in-memory key, bundle file name and what messages print. Returns the length
+ * (truncated to size - 1). */
+size_t lrncl__variant_name(const lrncl_variant *v, char *buf, size_t size);
+/* program_store.c: the exact source (lrn_common.cl, then the body) and build options of v. */
+lrncl_status lrncl__variant_program(const lrncl_context *c, const lrncl_variant *v, const char *texts[2],
+                                    size_t sizes[2], char options[LRNCL_OPTIONS_MAX]);
+/* program_store.c: the program for a variant from memory, the bundle, the disk cache, else a
+ * source build (retained for the caller); info (may be NULL) says where from. d, the plan's
+ * descriptor, only words the LRNCL_ERROR_MISSING_BINARY message. */
+lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, const lrncl_desc *d, cl_program *out,
+                                lrncl_program_info *info);
+/* program_store.c: a build of v from source, outside the store (not counted, not cached);
+ * LRNCL_ERROR_UNSUPPORTED when the device cannot compile. */
+lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_program *out);
+/* program_store.c: the context's store settings (identity, cache folder, compiler) at creation,
+ * and at release the rewrite of grown cache entries and the frees. */
+lrncl_status lrncl__store_init(lrncl_context *c);
+void lrncl__store_release(lrncl_context *c);
+/* program_store.c: a disk cache entry, checked as bytes: magic, lengths against size, crc32.
+ * 0 and the key and binary (pointers into data) when well formed, -1 otherwise. Pure. */
+int lrncl__store_parse_entry(const void *data, size_t size, const char **key, size_t *key_len,
+                             const unsigned char **bin, size_t *bin_len);
+/* program_store.c: crc32 of the source texts and options, as the manifest records them. */
+unsigned long lrncl__source_crc(const char *const texts[2], const size_t sizes[2], const char *options);
+/* program_store.c: writes size bytes to path atomically (a temporary file in the same folder,
+ * then rename); 0 on success, -1 (nothing changed at path) otherwise. */
+int lrncl__write_file_atomic(const char *path, const void *const parts[], const size_t sizes[], int nparts);
+/* program_store.c: reads a whole file (at most max bytes) into a malloc'd buffer, NUL-terminated
+ * one past size; NULL when missing, unreadable or too big. */
+char *lrncl__read_file(const char *path, size_t max, size_t *size);
+/* program_store.c: mkdir -p; 0 when the folder exists afterwards. */
+int lrncl__make_dirs(const char *path);
+
+/* bundle.c: loads the manifest of c->bundle_dir (checking its device) and the bundle's binary of a
+ * variant: LRNCL_SUCCESS with *out, or LRNCL_ERROR_MISSING_BINARY quietly (no message) when the
+ * bundle lacks it or holds a stale one. */
+lrncl_status lrncl__bundle_load_manifest(lrncl_context *c);
+lrncl_status lrncl__bundle_program(lrncl_context *c, const char *name, const char *options, unsigned long crc,
+                                   cl_program *out);
+/* bundle.c: the `lrncl compile ...` command line that adds d's programs to a bundle. */
+void lrncl__compile_command(const lrncl_desc *d, const char *dir, char *buf, size_t size);
+/* program_store.c: makes a program from one device binary (clCreateProgramWithBinary +
+ * clBuildProgram with options); an OpenCL status, no message recorded. */
+cl_int lrncl__program_from_binary(lrncl_context *c, const unsigned char *bin, size_t size, const char *options,
+                                  cl_program *out);
+/* program_store.c: the program's device binary, malloc'd. */
+cl_int lrncl__program_binary(cl_program prog, unsigned char **bin, size_t *size);
 
 /* Files embedded at build time by cmake/embed_kernels.cmake (the kernels, the built-in tuning
  * database), by name without extension; NULL when absent. */

@@ -133,8 +133,23 @@ lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *
         return lrncl__fail(LRNCL_ERROR_INVALID_BETA, "beta %g: must be finite", (double)d->beta);
     if (!isfinite(d->k))
         return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be finite", (double)d->k);
-    if (use_k && !(d->k > 0.0f))
-        return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be > 0, else the scale can be zero", (double)d->k);
+    if (use_k) {
+        /* Each framework's own lower bound on k (docs/conventions.md): Caffe's LRNLayer takes only
+         * k > 0; cuDNN refuses lrnK below CUDNN_LRN_MIN_K (1e-5, compared here in float, so that
+         * 1e-5f passes); PyTorch, ONNX, TensorFlow, MIOpen, oneDNN and explicit windows accept
+         * k = 0, where a window of zeros gives 0/0 = NaN, as PyTorch does. A negative k is refused
+         * everywhere: the scale could be negative or zero with a non-zero window. */
+        if (conv == LRNCL_CONVENTION_CAFFE && !(d->k > 0.0f))
+            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: Caffe's LRN needs k > 0", (double)d->k);
+        if (conv == LRNCL_CONVENTION_CUDNN && !(d->k >= 1e-5f))
+            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: cuDNN needs k >= CUDNN_LRN_MIN_K (1e-5)", (double)d->k);
+        if (!(d->k >= 0.0f))
+            return lrncl__fail(LRNCL_ERROR_INVALID_K, "k %g: must be >= 0 (the %s convention)", (double)d->k,
+                               convention_name(conv));
+        if (d->k == 0.0f && d->beta == 0.0f)
+            return lrncl__fail(LRNCL_ERROR_INVALID_BETA, "beta 0 with k 0: a window of zeros would need 0^0 (lrncl "
+                               "refuses it; PyTorch takes 0^0 = 1)");
+    }
 
     lrncl_canon c;
     c.mode = d->mode;
@@ -284,23 +299,101 @@ size_t lrncl__slide_extent(const lrncl_plan *p) {
     return p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
 }
 
+/* The FPGA kernels (lrn_fpga.cl): one work-item, scalar, the window a build-time shift register.
+ * A window wider than LRNCL_FPGA_WINDOW_MAX is clamped to the axis it slides along (channels
+ * across; rows and columns within), which changes no result; one still wider is refused. */
+static lrncl_status fpga_variant(const lrncl_desc *d, const lrncl_canon *canon, lrncl_variant *v) {
+    v->family = LRNCL_FAMILY_FPGA;
+    v->vw = 1;
+    v->ew = 0;
+    if ((long long)v->lo + v->hi + 1 > LRNCL_FPGA_WINDOW_MAX) {
+        size_t axis = v->mode == LRNCL_ACROSS_CHANNELS ? d->c : (d->h > d->w ? d->h : d->w);
+        if ((size_t)v->lo > axis - 1)
+            v->lo = (int)(axis - 1);
+        if ((size_t)v->hi > axis - 1)
+            v->hi = (int)(axis - 1);
+        if (v->lo + v->hi + 1 > LRNCL_FPGA_WINDOW_MAX)
+            return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "window lo %d, hi %d: the FPGA kernels hold at most %d taps "
+                               "in their shift register (%d here, even clamped to the %s extent %zu)",
+                               canon->lo, canon->hi, LRNCL_FPGA_WINDOW_MAX, v->lo + v->hi + 1,
+                               v->mode == LRNCL_ACROSS_CHANNELS ? "channel" : "plane", axis);
+    }
+    return LRNCL_SUCCESS;
+}
+
+/* The plan's variant for d (canon from lrncl__canonicalize) on c: what the kernels compile in. */
+static lrncl_status choose_variant(const lrncl_context *c, const lrncl_desc *d, const lrncl_canon *canon,
+                                   lrncl_variant *v, lrncl_device_class *cls) {
+    memset(v, 0, sizeof *v);
+    v->mode = canon->mode;
+    v->lo = canon->lo;
+    v->hi = canon->hi;
+    v->beta_path = beta_path_of(d->beta);
+    v->reg_window = canon->lo + canon->hi + 1 <= LRNCL_REG_WINDOW_MAX;
+    v->dtype = d->dtype;
+    v->layout = d->layout;
+    lrncl_status st = lrncl__device_class(c, cls);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    if (*cls == LRNCL_CLASS_FPGA)
+        return fpga_variant(d, canon, v);
+    v->vw = choose_vector_width(*cls == LRNCL_CLASS_CPU, v);
+    v->ew = choose_elementwise(v);
+    return LRNCL_SUCCESS;
+}
+
+/* In-place forward on element-wise across plans needs the column walk (each x read before its
+ * own y is written): a second program. */
+static int needs_column_walk(const lrncl_variant *v) {
+    return v->ew && v->mode == LRNCL_ACROSS_CHANNELS && v->reg_window;
+}
+
+/* Validation shared by lrncl_plan_create and lrncl__plan_variants. */
+static lrncl_status validate(const lrncl_desc *d, lrncl_canon *canon, size_t *elements, lrncl_geometry *geom) {
+    lrncl_status st = lrncl__canonicalize(d, canon, elements);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    st = lrncl__geometry(d, geom);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    if (d->c > UINT32_MAX || d->h > UINT32_MAX || d->w > UINT32_MAX)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "shape %zux%zux%zux%zu: C, H and W must each be "
+                           "below 2^32", d->n, d->c, d->h, d->w);
+    return LRNCL_SUCCESS;
+}
+
+lrncl_status lrncl__plan_variants(const lrncl_context *c, const lrncl_desc *d, lrncl_variant vars[2],
+                                  size_t *count, lrncl_device_class *cls) {
+    lrncl_canon canon;
+    lrncl_geometry geom;
+    size_t elements;
+    lrncl_device_class is = LRNCL_CLASS_CPU;
+    lrncl_status st = validate(d, &canon, &elements, &geom);
+    if (st == LRNCL_SUCCESS)
+        st = choose_variant(c, d, &canon, &vars[0], &is);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    *count = 1;
+    if (needs_column_walk(&vars[0])) {
+        vars[1] = vars[0];
+        vars[1].ew = 0;
+        *count = 2;
+    }
+    if (cls)
+        *cls = is;
+    return LRNCL_SUCCESS;
+}
+
 lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out) {
     lrncl__clear_error();
     if (!c || !out)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_create: %s is NULL", !c ? "context" : "out");
     lrncl_canon canon;
     size_t elements;
-    lrncl_status st = lrncl__canonicalize(d, &canon, &elements);
-    if (st != LRNCL_SUCCESS)
-        return st;
-
     lrncl_geometry geom;
-    st = lrncl__geometry(d, &geom);
+    lrncl_status st = validate(d, &canon, &elements, &geom);
     if (st != LRNCL_SUCCESS)
         return st;
-    if (d->c > UINT32_MAX || d->h > UINT32_MAX || d->w > UINT32_MAX)
-        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "shape %zux%zux%zux%zu: C, H and W must each be "
-                           "below 2^32", d->n, d->c, d->h, d->w);
 
     lrncl_plan *p = calloc(1, sizeof *p);
     if (!p)
@@ -314,28 +407,25 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     p->canon = canon;
     p->elements = elements;
     p->geom = geom;
-    p->variant.mode = canon.mode;
-    p->variant.lo = canon.lo;
-    p->variant.hi = canon.hi;
-    p->variant.beta_path = beta_path_of(d->beta);
-    p->variant.reg_window = canon.lo + canon.hi + 1 <= LRNCL_REG_WINDOW_MAX;
-    p->variant.dtype = d->dtype;
-    p->variant.layout = d->layout;
     cl_program prog = NULL;
-    st = lrncl__device_is_cpu(c, &p->cpu);
+    st = choose_variant(c, d, &canon, &p->variant, &p->device_class);
     if (st != LRNCL_SUCCESS)
         goto fail;
-    p->variant.vw = choose_vector_width(p->cpu, &p->variant);
-    p->variant.ew = choose_elementwise(&p->variant);
-    st = lrncl__program_get(c, &p->variant, &prog);
+    p->cpu = p->device_class == LRNCL_CLASS_CPU;
+    st = lrncl__program_get(c, &p->variant, d, &prog, &p->programs[0]);
     if (st != LRNCL_SUCCESS)
         goto fail;
-    static const char *names[3][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
+    p->program_count = 1;
+    static const char *names[5][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
                                                   {"lrn_within_fwd", "lrn_within_bwd"},
-                                                  {"lrn_ew_fwd", "lrn_ew_bwd"}};
+                                                  {"lrn_ew_fwd", "lrn_ew_bwd"},
+                                                  {"lrn_fpga_across_fwd", "lrn_fpga_across_bwd"},
+                                                  {"lrn_fpga_within_fwd", "lrn_fpga_within_bwd"}};
+    const int within = canon.mode == LRNCL_WITHIN_CHANNEL;
+    const int set = p->variant.family == LRNCL_FAMILY_FPGA ? 3 + within : p->variant.ew ? 2 : within;
     for (int i = 0; i < LRNCL_K_COUNT; ++i) {
         cl_int err;
-        p->kernels[i] = clCreateKernel(prog, names[p->variant.ew ? 2 : canon.mode == LRNCL_WITHIN_CHANNEL][i], &err);
+        p->kernels[i] = clCreateKernel(prog, names[set][i], &err);
         if (err != CL_SUCCESS) {
             st = lrncl__cl_fail(err, "clCreateKernel");
             goto fail;
@@ -344,12 +434,13 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     clReleaseProgram(prog); /* the kernels keep it alive */
     prog = NULL;
     /* In-place forward needs the column walk (each x read before its own y is written). */
-    if (p->variant.ew && canon.mode == LRNCL_ACROSS_CHANNELS && p->variant.reg_window) {
+    if (needs_column_walk(&p->variant)) {
         lrncl_variant column = p->variant;
         column.ew = 0;
-        st = lrncl__program_get(c, &column, &prog);
+        st = lrncl__program_get(c, &column, d, &prog, &p->programs[1]);
         if (st != LRNCL_SUCCESS)
             goto fail;
+        p->program_count = 2;
         cl_int err;
         p->inplace_fwd = clCreateKernel(prog, "lrn_across_fwd", &err);
         if (err != CL_SUCCESS) {
@@ -387,4 +478,85 @@ void lrncl_plan_release(lrncl_plan *p) {
         clReleaseKernel(p->inplace_fwd);
     mtx_destroy(&p->lock);
     free(p);
+}
+
+/* ---- launch geometry and introspection ---------------------------------------------------- */
+
+/* Dimension 0 walks h*w (across) or w (within), each work-item slides along the remaining axis
+ * (channels across, rows within); lrncl__dim0_extent divides by the vector width where the
+ * vector runs along dimension 0 (not NHWC across, whose vector runs along the channels).
+ * Dimension 1 is n (across) or the planes n*C (within), except NHWC within with vectors along
+ * the channels: dimension 0 then walks (column, channel group) and dimension 1 is n. The slide
+ * block is the tuning's, at most the whole axis; one block for in-place forward (a block's window
+ * reads its neighbours' x, which they may have overwritten). */
+void lrncl__launch_geometry(const lrncl_plan *p, lrncl_kernel_kind which, int in_place, lrncl_launch *o) {
+    const size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
+    const size_t extent = lrncl__dim0_extent(p), l = p->tuning[which].local_size;
+    o->block = (cl_uint)(in_place || b > slide ? slide : b);
+    o->kernel = p->kernels[LRNCL_KERNEL_OF(which)];
+    if (p->variant.family == LRNCL_FAMILY_FPGA) { /* single work-item kernels, no blocks */
+        o->block = (cl_uint)slide;
+        o->global[0] = o->global[1] = o->local[0] = o->local[1] = 1;
+        return;
+    }
+    o->global[0] = (extent + l - 1) / l * l;
+    o->global[1] = lrncl__dim1_outer(p);
+    if (!p->variant.ew)
+        o->global[1] *= (slide + o->block - 1) / o->block; /* the blocks along the slide axis */
+    o->local[0] = l;
+    o->local[1] = 1;
+    if (in_place && which != LRNCL_KERNEL_BACKWARD && p->inplace_fwd) {
+        /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
+        const size_t hw = p->desc.h * p->desc.w, il = p->inplace_local;
+        o->kernel = p->inplace_fwd;
+        o->global[0] = (hw + il - 1) / il * il;
+        o->global[1] = p->desc.n;
+        o->local[0] = il;
+    }
+}
+
+lrncl_status lrncl_plan_kernel_info(const lrncl_plan *p, lrncl_kernel_kind which, int in_place,
+                                    lrncl_kernel_info *out) {
+    lrncl__clear_error();
+    if (!p || !out)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_kernel_info: %s is NULL", !p ? "plan" : "out");
+    if ((unsigned)which >= LRNCL_T_COUNT)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_kernel_info: kind %d is not an lrncl_kernel_kind",
+                           (int)which);
+    if (in_place && (which == LRNCL_KERNEL_BACKWARD || p->canon.mode != LRNCL_ACROSS_CHANNELS ||
+                     !p->variant.reg_window))
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_kernel_info: this plan has no in-place %s",
+                           which == LRNCL_KERNEL_BACKWARD ? "backward" : "forward");
+    lrncl_launch l;
+    memset(out, 0, sizeof *out);
+    mtx_lock((mtx_t *)&p->lock);
+    lrncl__launch_geometry(p, which, in_place != 0, &l);
+    out->tuning = p->tuning[which];
+    out->source = p->tuning_source[which];
+    mtx_unlock((mtx_t *)&p->lock);
+    memcpy(out->global, l.global, sizeof l.global);
+    memcpy(out->local, l.local, sizeof l.local);
+    out->slide_block = l.block;
+    cl_int err = clGetKernelInfo(l.kernel, CL_KERNEL_FUNCTION_NAME, sizeof out->name, out->name, NULL);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clGetKernelInfo(CL_KERNEL_FUNCTION_NAME)");
+    return LRNCL_SUCCESS;
+}
+
+size_t lrncl_plan_program_count(const lrncl_plan *p) { return p ? p->program_count : 0; }
+
+lrncl_status lrncl_plan_program_info(const lrncl_plan *p, size_t index, lrncl_program_info *out) {
+    lrncl__clear_error();
+    if (!p || !out)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_plan_program_info: %s is NULL", !p ? "plan" : "out");
+    if (index >= p->program_count)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "lrncl_plan_program_info: index %zu, but the plan has %zu "
+                           "program(s)", index, p->program_count);
+    *out = p->programs[index];
+    return LRNCL_SUCCESS;
+}
+
+const char *lrncl_plan_device_class(const lrncl_plan *p) {
+    static const char *const names[] = {"cpu", "gpu", "fpga"};
+    return !p ? "" : names[p->device_class];
 }

@@ -11,6 +11,8 @@ typedef struct {
     size_t offset;   /* elements */
     int required;
     size_t esize;    /* bytes per element: the dtype's, 4 for the scale (always float32) */
+    size_t span;     /* elements the call may touch from offset on: the plan's span; the
+                        workspace's size in floats (0 when the call needs none) */
 } buffer_arg;
 
 enum { ARG_X, ARG_Y, ARG_SCALE, ARG_DY, ARG_DX, ARG_COUNT };
@@ -35,18 +37,17 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
         return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "num_wait is %u but wait is %s",
                            (unsigned)num_wait, wait ? "not NULL" : "NULL");
 
-    const size_t span = p->geom.span;
     for (int i = 0; i < nbufs; ++i)
-        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - span))
+        if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - bufs[i].span))
             return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "offset of %s (%zu elements) overflows size_t",
                                bufs[i].name, bufs[i].offset);
     for (int i = first_output; i < nbufs; ++i)
         for (int j = 0; j < nbufs; ++j) {
             const buffer_arg *o = &bufs[i], *b = &bufs[j];
-            if (i == j || !o->mem || o->mem != b->mem)
-                continue;
-            if (o->offset * o->esize >= (b->offset + span) * b->esize ||
-                b->offset * b->esize >= (o->offset + span) * o->esize)
+            if (i == j || !o->mem || o->mem != b->mem || !o->span || !b->span)
+                continue; /* an empty range (an unused workspace) overlaps nothing */
+            if (o->offset * o->esize >= (b->offset + b->span) * b->esize ||
+                b->offset * b->esize >= (o->offset + o->span) * o->esize)
                 continue; /* disjoint views of one buffer */
             if (!strcmp(o->name, "y") && !strcmp(b->name, "x") && o->offset == b->offset && in_place_ok(p))
                 continue;
@@ -70,7 +71,7 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     for (int i = 0; i < nbufs; ++i) {
         if (!bufs[i].mem)
             continue;
-        size_t esize = bufs[i].esize, bytes = (bufs[i].offset + span) * esize;
+        size_t esize = bufs[i].esize, span = bufs[i].span, bytes = (bufs[i].offset + span) * esize;
         cl_context mctx = NULL;
         size_t size = 0;
         err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
@@ -88,29 +89,17 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
     return LRNCL_SUCCESS;
 }
 
-/* The launch geometry: dimension 0 walks h*w (across) or w (within), each work-item slides
- * along the remaining axis (channels across, rows within); lrncl__dim0_extent divides by the
- * vector width where the vector runs along dimension 0 (not NHWC across, whose vector runs
- * along the channels). Dimension 1 is n (across) or the planes n*C (within), except NHWC
- * within with vectors along the channels: dimension 0 then walks (column, channel group) and
- * dimension 1 is n. */
-static void geometry(const lrncl_plan *p, lrncl_kernel_kind which, cl_uint block, size_t global[2], size_t local[2]) {
-    size_t extent = lrncl__dim0_extent(p), slide = lrncl__slide_extent(p);
-    size_t l = p->tuning[which].local_size;
-    global[0] = (extent + l - 1) / l * l;
-    global[1] = lrncl__dim1_outer(p);
-    if (!p->variant.ew)
-        global[1] *= (slide + block - 1) / block; /* the blocks along the slide axis */
-    local[0] = l;
-    local[1] = 1;
-}
+/* Launch dimensions: 1 for the FPGA kernels (a global size of 1), else 2. */
+static cl_uint work_dim(const lrncl_plan *p) { return p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2; }
 
-/* The kernel's slide block (its last argument): the tuning's, at most the whole axis; one block
- * for in-place forward (a block's window reads its neighbours' x, which they may have
- * overwritten). */
-static cl_uint slide_block(const lrncl_plan *p, lrncl_kernel_kind which, int in_place) {
-    size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
-    return (cl_uint)(in_place || b > slide ? slide : b);
+/* The kernel's last argument: the slide block, or for the FPGA kernels (one work-item, no
+ * blocks) the batch N, which the others take from the launch size. */
+static cl_int set_last_arg(const lrncl_plan *p, cl_kernel k, cl_uint at, cl_uint block) {
+    if (p->variant.family == LRNCL_FAMILY_FPGA) {
+        cl_ulong n = p->desc.n;
+        return clSetKernelArg(k, at, sizeof n, &n);
+    }
+    return clSetKernelArg(k, at, sizeof block, &block);
 }
 
 /* Arguments common to both kernels after the buffers: C, H, W, sqrt(a), k, beta; then, after
@@ -154,26 +143,17 @@ static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x,
                                     const size_t offsets[ARG_COUNT], cl_uint num_wait, const cl_event *wait,
                                     cl_event *done) {
     lrncl_status st = LRNCL_SUCCESS;
-    cl_kernel k = p->kernels[LRNCL_K_FWD];
     cl_mem mems[3] = {x, y, scale};
-    size_t global[2], local[2];
     const int in_place = y && y == x;
     const lrncl_kernel_kind kind = y && scale ? LRNCL_KERNEL_FORWARD_TRAINING : LRNCL_KERNEL_FORWARD;
-    cl_uint block = slide_block(p, kind, in_place);
-    geometry(p, kind, block, global, local);
-    if (in_place && p->inplace_fwd) {
-        /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
-        const size_t hw = p->desc.h * p->desc.w, l = p->inplace_local;
-        k = p->inplace_fwd;
-        global[0] = (hw + l - 1) / l * l;
-        global[1] = p->desc.n;
-        local[0] = l;
-    }
+    lrncl_launch l;
+    lrncl__launch_geometry(p, kind, in_place, &l);
+    cl_kernel k = l.kernel;
     LRNCL_CL_CHECK(set_mem_args(k, mems, 3), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 3), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 9, offsets), st, out);
-    LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof block, &block), st, out);
-    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+    LRNCL_CL_CHECK(set_last_arg(p, k, 11, l.block), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, work_dim(p), NULL, l.global, l.local, num_wait, wait, done), st, out);
 out:
     return st;
 }
@@ -184,9 +164,9 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
     const lrncl_desc *d = &p->desc;
-    const size_t es = p->geom.elem_size;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float)}};
+    const size_t es = p->geom.elem_size, span = p->geom.span;
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
+                         {"scale", scale, d->offset_scale, 0, sizeof(float), span}};
     lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait);
     if (st != LRNCL_SUCCESS)
         return st;
@@ -199,14 +179,26 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
 
 lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                             cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    return lrncl_backward_ws(p, q, x, y, dy, scale, dx, NULL, 0, num_wait, wait, done);
+}
+
+lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy, cl_mem scale,
+                               cl_mem dx, cl_mem workspace, size_t workspace_offset, cl_uint num_wait,
+                               const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
     const lrncl_desc *d = &p->desc;
-    const size_t es = p->geom.elem_size;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es}, {"y", y, d->offset_y, 1, es}, {"dy", dy, d->offset_dy, 1, es},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float)}, {"dx", dx, d->offset_dx, 1, es}};
-    lrncl_status st = check_call(p, q, bufs, 5, 4, num_wait, wait);
+    const size_t es = p->geom.elem_size, span = p->geom.span;
+    const int scale_pass = !scale && lrncl__backward_scale_pass(p);
+    /* The workspace is written (an output): checked for its context, its size from the offset on
+     * and overlap with every other argument, over what this call writes to it (nothing when the
+     * call needs no workspace). */
+    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
+                         {"dy", dy, d->offset_dy, 1, es, span}, {"scale", scale, d->offset_scale, 0, sizeof(float), span},
+                         {"dx", dx, d->offset_dx, 1, es, span},
+                         {"workspace", workspace, workspace_offset, 0, sizeof(float), scale_pass ? span : 0}};
+    lrncl_status st = check_call(p, q, bufs, 6, 4, num_wait, wait);
     if (st != LRNCL_SUCCESS)
         return st;
     size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, d->offset_dy, d->offset_dx};
@@ -214,38 +206,36 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
     cl_mem tmp_scale = NULL;
     cl_event scale_done = NULL;
     mtx_lock(&p->lock);
-    /* The within-channel backward reads the scale at its neighbours. Without one given, the
-     * NCHW and strided kernels with the window in registers recompute it in the same pass,
-     * except scalar work-items on a CPU (the strided layout): those would form WIN row sums
-     * per row instead of one, as the NHWC kernels would, which measured 2x slower than two
-     * passes. The others get the scale from a forward pass into a temporary buffer. */
-    const int fused = p->canon.mode != LRNCL_WITHIN_CHANNEL ||
-                      (p->variant.reg_window && p->desc.layout != LRNCL_LAYOUT_NHWC &&
-                       (p->variant.vw > 1 || !p->cpu));
-    if (!scale && !fused) {
-        cl_int err;
-        tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, p->geom.span * sizeof(float), NULL, &err);
-        LRNCL_CL_CHECK(err, st, out);
-        offsets[ARG_SCALE] = 0;
-        st = enqueue_forward(p, q, x, NULL, tmp_scale, offsets, num_wait, wait, &scale_done);
+    /* Without a scale, some paths run a forward pass into a workspace first (workspace.c): the
+     * caller's, else a temporary buffer. */
+    if (scale_pass) {
+        if (workspace) {
+            offsets[ARG_SCALE] = workspace_offset;
+            scale = workspace;
+        } else {
+            cl_int err;
+            tmp_scale = clCreateBuffer(p->owner->ctx, CL_MEM_READ_WRITE, span * sizeof(float), NULL, &err);
+            LRNCL_CL_CHECK(err, st, out);
+            offsets[ARG_SCALE] = 0;
+            scale = tmp_scale;
+        }
+        st = enqueue_forward(p, q, x, NULL, scale, offsets, num_wait, wait, &scale_done);
         if (st != LRNCL_SUCCESS)
             goto out;
-        scale = tmp_scale;
         num_wait = 1;
         wait = &scale_done;
     }
-    cl_kernel k = p->kernels[LRNCL_K_BWD];
     cl_mem mems[5] = {x, y, dy, scale, dx};
     cl_float two_ab = (cl_float)(2.0 * p->canon.a * p->canon.beta);
-    size_t global[2], local[2];
-    cl_uint block = slide_block(p, LRNCL_KERNEL_BACKWARD, 0);
-    geometry(p, LRNCL_KERNEL_BACKWARD, block, global, local);
+    lrncl_launch l;
+    lrncl__launch_geometry(p, LRNCL_KERNEL_BACKWARD, 0, &l);
+    cl_kernel k = l.kernel;
     LRNCL_CL_CHECK(set_mem_args(k, mems, 5), st, out);
     LRNCL_CL_CHECK(set_shape_args(p, k, 5), st, out);
     LRNCL_CL_CHECK(clSetKernelArg(k, 11, sizeof two_ab, &two_ab), st, out);
     LRNCL_CL_CHECK(set_view_args(p, k, 12, offsets), st, out);
-    LRNCL_CL_CHECK(clSetKernelArg(k, 14, sizeof block, &block), st, out);
-    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, 2, NULL, global, local, num_wait, wait, done), st, out);
+    LRNCL_CL_CHECK(set_last_arg(p, k, 14, l.block), st, out);
+    LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, work_dim(p), NULL, l.global, l.local, num_wait, wait, done), st, out);
 out:
     mtx_unlock(&p->lock);
     /* OpenCL frees the buffer only after the enqueued kernels that use it have finished. */

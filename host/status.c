@@ -56,12 +56,13 @@ const char *lrncl_status_string(lrncl_status s) {
     case LRNCL_ERROR_CONTEXT_MISMATCH: return "queue or buffer belongs to another context or device";
     case LRNCL_ERROR_ALIASED_BUFFERS: return "an output buffer is also passed as another argument";
     case LRNCL_ERROR_NO_DEVICE: return "no OpenCL device found";
-    case LRNCL_ERROR_INVALID_DEVICE: return "LRNCL_DEVICE does not name a device";
+    case LRNCL_ERROR_INVALID_DEVICE: return "LRNCL_DEVICE or LRNCL_DEVICE_CLASS names no device or class";
     case LRNCL_ERROR_BUILD_FAILED: return "OpenCL program build failed";
     case LRNCL_ERROR_OUT_OF_HOST_MEMORY: return "out of host memory";
     case LRNCL_ERROR_UNSUPPORTED: return "unsupported on this device or version";
     case LRNCL_ERROR_INVALID_CONVENTION: return "invalid convention, or a mode the convention does not define";
     case LRNCL_ERROR_INVALID_LAYOUT: return "invalid layout, dtype or strides";
+    case LRNCL_ERROR_MISSING_BINARY: return "a program binary is missing and this context may not build it";
     }
     if ((int)s < 0 && (int)s > -1000) {
         const char *name = cl_error_name((cl_int)s);

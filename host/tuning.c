@@ -6,7 +6,13 @@
  *   device name, mode, pass (fwd, fwd-train, bwd), dtype, layout, NxCxHxW, lo:hi, local size,
  *   slide block
  * The first seven are the key (lrncl_plan_tuning_key); the last entry with a key wins. A plan
- * whose fwd-train key a database lacks takes that database's fwd entry. */
+ * whose fwd-train key a database lacks takes that database's fwd entry.
+ *
+ * The FPGA kernels (lrn_fpga.cl) have nothing to tune: each is one work-item walking the whole
+ * tensor. Their plans report a work-group size of 1 and a slide block of the whole axis
+ * (source LRNCL_TUNING_HEURISTIC), read no database, and lrncl_plan_set_tuning accepts only
+ * that tuning (local_size 1, slide_block at least the axis), refusing any other with
+ * LRNCL_ERROR_UNSUPPORTED. */
 #include "internal.h"
 
 #include <errno.h>
@@ -27,10 +33,12 @@ static size_t items_per_block(const lrncl_plan *p) {
 /* Whether this kernel can split its slide axis into blocks: not the NHWC across vector path
  * (it holds a whole column's pending outputs) nor the element-wise one (it has no walk). */
 static int can_split(const lrncl_plan *p) {
-    return !p->variant.ew && !(p->canon.mode == LRNCL_ACROSS_CHANNELS && lrncl__vector_along_channels(p));
+    return !p->variant.ew && p->variant.family != LRNCL_FAMILY_FPGA && !(p->canon.mode == LRNCL_ACROSS_CHANNELS && lrncl__vector_along_channels(p));
 }
 
 static const char *path_name(const lrncl_plan *p) {
+    if (p->variant.family == LRNCL_FAMILY_FPGA)
+        return "the FPGA kernels (one work-item each)";
     return p->variant.ew ? "the element-wise path (NHWC on GPUs)" : "the NHWC across vector path (CPUs)";
 }
 
@@ -83,6 +91,10 @@ static size_t heuristic_block(const lrncl_plan *p, lrncl_kernel_kind which) {
 
 /* The largest work-group the kernel can launch along dimension 0 on this device. */
 lrncl_status lrncl__kernel_max_local(const lrncl_plan *p, cl_kernel k, size_t *out) {
+    if (p->variant.family == LRNCL_FAMILY_FPGA) { /* reqd_work_group_size(1, 1, 1) */
+        *out = 1;
+        return LRNCL_SUCCESS;
+    }
     size_t kmax = 0, dev_items[3] = {0, 0, 0};
     cl_int err = clGetKernelWorkGroupInfo(k, p->owner->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
     if (err != CL_SUCCESS)
@@ -112,6 +124,9 @@ static lrncl_status check_tuning(const lrncl_plan *p, lrncl_kernel_kind which, c
     lrncl_status st = lrncl__kernel_max_local(p, p->kernels[LRNCL_KERNEL_OF(which)], &kmax);
     if (st != LRNCL_SUCCESS)
         return st;
+    if (p->variant.family == LRNCL_FAMILY_FPGA && t->local_size != 1)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: local_size %zu, but the FPGA kernels are single "
+                           "work-item kernels: only 1", t->local_size);
     if (t->local_size < 1 || t->local_size > kmax)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "tuning: local_size %zu is outside 1..%zu, the most this "
                            "kernel can launch on the device", t->local_size, kmax);
@@ -233,6 +248,8 @@ lrncl_status lrncl__tuning_init(lrncl_plan *p) {
         p->tuning[i].local_size = heuristic_local(p, kmax);
         p->tuning[i].slide_block = heuristic_block(p, kind);
         p->tuning_source[i] = LRNCL_TUNING_HEURISTIC;
+        if (p->variant.family == LRNCL_FAMILY_FPGA)
+            continue; /* nothing to tune (heuristic_local gives 1 within kmax 1, the block the axis) */
         size_t klen = lrncl_plan_tuning_key(p, kind, key, sizeof key);
         if (!klen || klen > sizeof key)
             continue;

@@ -74,20 +74,27 @@ typedef enum lrncl_status {
     LRNCL_ERROR_INVALID_LOCAL_SIZE = -2006, /* local_size <= 0 (< 0 for TensorFlow's radius), even
                                                with CAFFE, or an explicit window < 0 */
     LRNCL_ERROR_INVALID_ALPHA      = -2007, /* alpha is NaN, infinite or negative */
-    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite */
-    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or <= 0 where it is used (the
-                                               scale could reach zero and y divide by zero) */
+    LRNCL_ERROR_INVALID_BETA       = -2008, /* beta is NaN or infinite, or 0 with k = 0 (0^0) */
+    LRNCL_ERROR_INVALID_K          = -2009, /* k is NaN or infinite, or where it is used negative or
+                                               below its convention's minimum (Caffe across: > 0;
+                                               cuDNN: >= 1e-5; the others take k = 0, giving NaN
+                                               on windows of zeros, as PyTorch; conventions.md) */
     LRNCL_ERROR_BUFFER_TOO_SMALL   = -2010, /* a buffer holds fewer bytes than the shape needs */
     LRNCL_ERROR_CONTEXT_MISMATCH   = -2011, /* queue or buffer from another context or device */
     LRNCL_ERROR_ALIASED_BUFFERS    = -2012, /* an output is the same buffer as another argument */
     LRNCL_ERROR_NO_DEVICE          = -2013, /* no OpenCL platform or device could be found */
-    LRNCL_ERROR_INVALID_DEVICE     = -2014, /* LRNCL_DEVICE malformed or names no device */
+    LRNCL_ERROR_INVALID_DEVICE     = -2014, /* LRNCL_DEVICE malformed or names no device, or
+                                               LRNCL_DEVICE_CLASS not cpu, gpu or fpga */
     LRNCL_ERROR_BUILD_FAILED       = -2015, /* kernel build failed; lrncl_last_error has the log */
     LRNCL_ERROR_OUT_OF_HOST_MEMORY = -2016, /* a host allocation failed */
     LRNCL_ERROR_UNSUPPORTED        = -2017, /* valid request this device or version cannot run */
     LRNCL_ERROR_INVALID_CONVENTION = -2018, /* unknown convention, or a mode it does not define
                                                (e.g. WITHIN_CHANNEL with PYTORCH) */
     LRNCL_ERROR_INVALID_LAYOUT     = -2019, /* unknown layout or dtype, or strides that overlap */
+    LRNCL_ERROR_MISSING_BINARY     = -2020, /* a program is in no bundle or cache and this context
+                                               may not build from source (binary-only, or the
+                                               device has no compiler); lrncl_last_error names the
+                                               variant and the `lrncl compile` command that makes it */
 } lrncl_status;
 
 /* A short, constant description of s; never NULL (unknown values give "unknown status"). */
@@ -180,14 +187,93 @@ LRNCL_API cl_device_id lrncl_context_device(const lrncl_context *c); /* not reta
  * plans use it. For checking that the program cache hits. */
 LRNCL_API size_t       lrncl_context_program_builds(const lrncl_context *c);
 /* Releases programs and the retained cl_context. Plans made from c must be released first.
- * NULL is allowed. */
+ * NULL is allowed. First writes the programs this context built from source to the disk cache:
+ * written now, after the launches, their
+ * binaries also hold what the driver compiled at those launches (PoCL: a work-group function per
+ * local size). Failures there are ignored. */
 LRNCL_API void         lrncl_context_release(lrncl_context *c);
+
+/* ---- program store: bundles and the disk cache -------------------------------------------- */
+/* A plan finds each OpenCL program it needs (one per kernel variant) in order: in the context's
+ * memory; in the context's bundle, if it has one; in the persistent disk cache; else it builds it
+ * from source (written to the disk cache by lrncl_context_release). docs/design.md has details.
+ *
+ * Disk cache folder: the environment variable LRNCL_CACHE_DIR, else $XDG_CACHE_HOME/lrncl, else
+ * $HOME/.cache/lrncl (created when missing), read when the context is made; LRNCL_CACHE_DIR=off
+ * turns the cache off. Entries are keyed on the device name and version, driver and platform
+ * versions, lrncl's version and the exact source text and build options; each carries a crc32.
+ * A damaged, truncated or foreign entry is rebuilt and overwritten, never used; an unwritable
+ * folder only means no caching. Writes are atomic (temporary file + rename), so several
+ * processes may share one folder.
+ *
+ * A bundle is a folder of device binaries, one per variant, named `<variant>.bin` (`.aocx` and
+ * `.xclbin` are looked for too, in that order, for vendors' offline-compiled files), plus
+ * `manifest.txt` (device, versions, each variant's build options); `lrncl compile` and
+ * lrncl_bundle_add make them, or a vendor's offline compiler from the sources that
+ * `lrncl compile --emit-source` writes. */
+
+/* Where a program came from. */
+typedef enum lrncl_program_origin {
+    LRNCL_PROGRAM_MEMORY = 0,     /* already in the context (an earlier plan needed it) */
+    LRNCL_PROGRAM_BUNDLE,         /* loaded from the context's bundle */
+    LRNCL_PROGRAM_DISK_CACHE,     /* loaded from the persistent disk cache */
+    LRNCL_PROGRAM_BUILT,          /* built from source (cached at lrncl_context_release) */
+} lrncl_program_origin;
+#define LRNCL_PROGRAM_ORIGIN_COUNT 4
+
+/* A binary-only context: like lrncl_context_create, but every program must come from the bundle
+ * folder dir (or from memory); none is built from source or read from the disk cache. A plan
+ * needing a variant the bundle lacks fails with LRNCL_ERROR_MISSING_BINARY. dir is copied.
+ * LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device (the message names both);
+ * a missing folder or manifest is not an error here (plans then find nothing). */
+LRNCL_API lrncl_status lrncl_context_create_from_bundle(cl_context ctx, cl_device_id dev, const char *dir,
+                                                        lrncl_context **out);
+/* Gives an ordinary context a bundle to prefer over the disk cache and source builds (variants it
+ * lacks are still built). dir is copied; NULL removes the bundle. Affects programs the context
+ * has not yet obtained; takes the context's lock, so a plan being created meanwhile sees the old
+ * or the new bundle. Same manifest check as lrncl_context_create_from_bundle; on failure the
+ * context has no bundle. */
+LRNCL_API lrncl_status lrncl_context_set_bundle(lrncl_context *c, const char *dir);
+/* How many programs this context obtained from origin so far (for MEMORY: how many plan lookups
+ * found their program already in the context). 0 on a NULL context or an unknown origin.
+ * lrncl_context_program_builds(c) equals lrncl_context_program_count(c, LRNCL_PROGRAM_BUILT). */
+LRNCL_API size_t       lrncl_context_program_count(const lrncl_context *c, lrncl_program_origin origin);
+/* "memory", "bundle", "disk cache", "built"; "unknown" otherwise. Never NULL. */
+LRNCL_API const char  *lrncl_program_origin_string(lrncl_program_origin origin);
+
+/* What lrncl_bundle_add writes. */
+typedef enum lrncl_bundle_content {
+    LRNCL_BUNDLE_BINARIES = 0,    /* device binaries, built from source for c's device */
+    LRNCL_BUNDLE_SOURCES,         /* `<variant>.cl` and `<variant>.options` for an offline
+                                     compiler; nothing is built */
+} lrncl_bundle_content;
+/* Adds the programs a plan of d on c needs to the bundle folder dir (created if missing), and
+ * their lines to its manifest, keeping what the folder already holds (other variants, other
+ * problems); a variant already there with the same source and options is left as it is. Binaries
+ * are built from source here (not taken from c's store, and not counted in its program counts);
+ * a device that cannot compile gives LRNCL_ERROR_UNSUPPORTED (use LRNCL_BUNDLE_SOURCES and the
+ * vendor's compiler). Each file is written atomically. Returns what lrncl_plan_create would for d,
+ * LRNCL_ERROR_BUILD_FAILED, LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device,
+ * or LRNCL_ERROR_UNSUPPORTED naming a file that could not be written. */
+LRNCL_API lrncl_status lrncl_bundle_add(lrncl_context *c, const lrncl_desc *d, const char *dir,
+                                        lrncl_bundle_content what);
 
 /* ---- plan --------------------------------------------------------------------------------- */
 typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen and built */
 
-/* Validates d (each bad field has its own status), picks and builds the kernels. The plan copies
- * d; it keeps a reference to c, which must outlive it. */
+/* Validates d (each bad field has its own status), picks the kernels and gets their programs
+ * (memory, bundle, disk cache, else a build: see the program store above); a program it may not
+ * build is LRNCL_ERROR_MISSING_BINARY. The plan copies d; it keeps a reference to c, which must
+ * outlive it.
+ *
+ * The kernels follow the device class: cpu for CL_DEVICE_TYPE_CPU, fpga for
+ * CL_DEVICE_TYPE_ACCELERATOR (single work-item kernels made for FPGA offline compilers,
+ * docs/fpga.md), gpu for any other type. The environment variable LRNCL_DEVICE_CLASS=cpu, gpu
+ * or fpga, read at each plan creation, overrides the device's type (any device runs every
+ * class, with the same results bit for bit; the tests use it); another value fails with
+ * LRNCL_ERROR_INVALID_DEVICE. The fpga kernels hold the window in a shift register of at most
+ * 64 taps: a wider window is clamped to the axis it slides along (C across, max(H, W) within),
+ * and one still wider fails with LRNCL_ERROR_UNSUPPORTED. */
 LRNCL_API lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out);
 LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL is allowed */
 
@@ -223,7 +309,11 @@ typedef enum lrncl_tuning_source {
 LRNCL_API lrncl_status lrncl_plan_get_tuning(const lrncl_plan *p, lrncl_kernel_kind which, lrncl_tuning *out);
 /* Validates t against the device's work-group limits (LRNCL_ERROR_UNSUPPORTED when it cannot
  * launch, with the limit in lrncl_last_error); safe while other threads run the plan. The NHWC
- * across vector path (CPUs) has no channel blocks: a slide_block below C is refused there. */
+ * across vector path (CPUs) has no channel blocks: a slide_block below C is refused there.
+ * The fpga kernels (single work-item) have nothing to tune: their plans report local_size 1
+ * and the whole axis as slide_block (source LRNCL_TUNING_HEURISTIC, no database read), and
+ * accept only that: another local_size, or a slide_block below the axis, is
+ * LRNCL_ERROR_UNSUPPORTED. */
 LRNCL_API lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const lrncl_tuning *t);
 LRNCL_API lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which);
 /* The key under which the tuning database stores this plan's kernel `which`: the device name,
@@ -231,6 +321,36 @@ LRNCL_API lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrnc
  * most size bytes (NUL included) are written; returns the length needed, 0 on a NULL plan or a
  * kind that is not an lrncl_kernel_kind. */
 LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size);
+
+/* ---- plan introspection (what `lrncl explain` prints) --------------------------------------- */
+/* How a plan launches one kernel: the same values its runs enqueue with. */
+typedef struct lrncl_kernel_info {
+    char name[64];                /* the OpenCL kernel function, e.g. "lrn_across_fwd" */
+    size_t global[2], local[2];   /* the clEnqueueNDRangeKernel sizes (2 dimensions) */
+    size_t slide_block;           /* the block the run walks: the tuning's, at most the axis */
+    lrncl_tuning tuning;          /* as lrncl_plan_get_tuning */
+    lrncl_tuning_source source;   /* as lrncl_plan_tuning_source */
+} lrncl_kernel_info;
+
+/* One program a plan uses. */
+typedef struct lrncl_program_info {
+    char variant[96];             /* the variant's name (also its bundle file name, less ".bin") */
+    lrncl_program_origin origin;  /* where this plan got it */
+    char options[512];            /* the build options (of the source build that made it) */
+} lrncl_program_info;
+
+/* Kernel `which` of p as a run with in_place (0 or 1: y the same buffer as x, forward only)
+ * would enqueue it. LRNCL_ERROR_NULL_ARGUMENT, or LRNCL_ERROR_UNSUPPORTED for a kind that is not
+ * an lrncl_kernel_kind or in-place where the plan does not allow it. */
+LRNCL_API lrncl_status lrncl_plan_kernel_info(const lrncl_plan *p, lrncl_kernel_kind which, int in_place,
+                                              lrncl_kernel_info *out);
+/* The number of programs p uses (1 or 2), and each (index from 0; LRNCL_ERROR_UNSUPPORTED past
+ * the end). */
+LRNCL_API size_t       lrncl_plan_program_count(const lrncl_plan *p);
+LRNCL_API lrncl_status lrncl_plan_program_info(const lrncl_plan *p, size_t index, lrncl_program_info *out);
+/* The class of kernels the plan chose: "cpu", "gpu" or "fpga" (the device's type, or
+ * LRNCL_DEVICE_CLASS); "" on NULL. */
+LRNCL_API const char  *lrncl_plan_device_class(const lrncl_plan *p);
 
 /* ---- run ---------------------------------------------------------------------------------- */
 /* Enqueue only: no clFinish inside; wait list in, event out (done may be NULL).
@@ -245,13 +365,41 @@ LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind wh
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
  * backward without a scale recomputes it in the same kernel for NCHW (and, on GPUs, strided)
  * layouts with windows up to 16 (rows and columns); NHWC, strided views on CPUs and wider
- * windows allocate a temporary device buffer of the tensor's size for that call (released by
- * OpenCL once the kernels finish). */
+ * windows first compute the scale into a workspace: lrncl_plan_workspace_size says whether and
+ * how much, and lrncl_backward_ws takes the caller's. lrncl_backward, which has no workspace
+ * argument, allocates a temporary device buffer of that size for the call (released by OpenCL
+ * once the kernels finish). */
 LRNCL_API lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done);
 LRNCL_API lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                                       cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait,
                                       cl_event *done);
+
+/* ---- workspace (device scratch memory) ---------------------------------------------------- */
+/* Bytes of device memory a call of kind `which` on p may need as workspace: for
+ * LRNCL_KERNEL_BACKWARD, what lrncl_backward allocates (and lrncl_backward_ws takes) when it is
+ * called with scale NULL on a path that computes the scale in a separate pass (WITHIN_CHANNEL
+ * with NHWC, strided views on CPUs, or windows wider than 16 rows or columns): one float32 per
+ * element of the plan's view, lrncl_desc_span(d) * 4 bytes. 0 when the call needs none (every
+ * other path, every forward kind), for a NULL plan and for a kind that is not an
+ * lrncl_kernel_kind. A backward given a scale never uses a workspace. Fixed for the plan's
+ * lifetime (it does not depend on the tuning). Thread-safe. */
+LRNCL_API size_t lrncl_plan_workspace_size(const lrncl_plan *p, lrncl_kernel_kind which);
+/* lrncl_backward with a workspace of the caller's, so that nothing is allocated inside the call.
+ * workspace: a buffer of the plan's context (may be NULL: then as lrncl_backward), used from
+ * byte workspace_offset * 4 on: workspace_offset counts float32 elements, like the descriptor's
+ * offsets, so an arena buffer can hold it at any 4-byte boundary. When the call needs a
+ * workspace (scale NULL and lrncl_plan_workspace_size(p, LRNCL_KERNEL_BACKWARD) > 0), the
+ * buffer must hold workspace_offset * 4 + that many bytes (else LRNCL_ERROR_BUFFER_TOO_SMALL)
+ * and those bytes must not overlap any other argument (LRNCL_ERROR_ALIASED_BUFFERS); the call
+ * then overwrites them (with the scale), and they must stay untouched until the backward's
+ * event completes: `done` covers both kernels. When the call needs none, the workspace is not
+ * touched (a buffer of another context is still refused with LRNCL_ERROR_CONTEXT_MISMATCH).
+ * dx is bitwise the same as from lrncl_backward. Threads and ownership as lrncl_backward; the
+ * caller keeps the workspace. */
+LRNCL_API lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
+                                         cl_mem scale, cl_mem dx, cl_mem workspace, size_t workspace_offset,
+                                         cl_uint num_wait, const cl_event *wait, cl_event *done);
 
 /* ---- float64 reference -------------------------------------------------------------------- */
 /* The same computation on the host in double precision, for checking results. The arrays are

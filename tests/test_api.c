@@ -93,39 +93,39 @@ TestSuite(cache, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 
 Test(cache, builds_once_per_variant_and_context)
 {
-    size_t b0 = lrncl_context_program_builds(tu.ctx);
+    size_t b0 = tu_programs_made(tu.ctx);
     lrncl_desc d1 = make_desc(LRNCL_ACROSS_CHANNELS, 5, 1e-4f, 0.75f, 1.0f, 1, 16, 4, 4);
     lrncl_plan *p1 = tu_plan(tu.ctx, &d1);
-    size_t b1 = lrncl_context_program_builds(tu.ctx);
+    size_t b1 = tu_programs_made(tu.ctx);
     cr_expect(b1 > b0, "first across/5/0.75 plan built nothing (%zu -> %zu)", b0, b1);
 
     /* Same variant, other alpha, k and shape: a cache hit. */
     lrncl_desc d2 = make_desc(LRNCL_ACROSS_CHANNELS, 5, 0.3f, 0.75f, 2.0f, 2, 9, 3, 5);
     lrncl_plan *p2 = tu_plan(tu.ctx, &d2);
-    cr_expect(lrncl_context_program_builds(tu.ctx) == b1, "same variant, other alpha/k/shape rebuilt (%zu -> %zu)",
-              b1, lrncl_context_program_builds(tu.ctx));
+    cr_expect(tu_programs_made(tu.ctx) == b1, "same variant, other alpha/k/shape rebuilt (%zu -> %zu)",
+              b1, tu_programs_made(tu.ctx));
     /* Released and made again: still cached. */
     lrncl_plan_release(p2);
     p2 = tu_plan(tu.ctx, &d2);
-    cr_expect(lrncl_context_program_builds(tu.ctx) == b1, "re-created plan rebuilt (%zu -> %zu)", b1,
-              lrncl_context_program_builds(tu.ctx));
+    cr_expect(tu_programs_made(tu.ctx) == b1, "re-created plan rebuilt (%zu -> %zu)", b1,
+              tu_programs_made(tu.ctx));
 
     /* Another local_size is another variant. */
     lrncl_desc d3 = make_desc(LRNCL_ACROSS_CHANNELS, 7, 1e-4f, 0.75f, 1.0f, 1, 16, 4, 4);
     lrncl_plan *p3 = tu_plan(tu.ctx, &d3);
-    size_t b3 = lrncl_context_program_builds(tu.ctx);
+    size_t b3 = tu_programs_made(tu.ctx);
     cr_expect(b3 > b1, "local_size 7 did not build (%zu -> %zu)", b1, b3);
     lrncl_plan *p3b = tu_plan(tu.ctx, &d3);
-    cr_expect(lrncl_context_program_builds(tu.ctx) == b3, "second local_size 7 plan rebuilt");
+    cr_expect(tu_programs_made(tu.ctx) == b3, "second local_size 7 plan rebuilt");
 
     /* Another mode is another variant, cached the same way. */
     lrncl_desc d4 = make_desc(LRNCL_WITHIN_CHANNEL, 5, 0.5f, 0.75f, 1.0f, 1, 3, 6, 7);
     lrncl_plan *p4 = tu_plan(tu.ctx, &d4);
-    size_t b4 = lrncl_context_program_builds(tu.ctx);
+    size_t b4 = tu_programs_made(tu.ctx);
     cr_expect(b4 > b3, "within/5 did not build (%zu -> %zu)", b3, b4);
     lrncl_desc d5 = make_desc(LRNCL_WITHIN_CHANNEL, 5, 2.0f, 0.75f, 3.0f, 2, 2, 9, 4);
     lrncl_plan *p5 = tu_plan(tu.ctx, &d5);
-    cr_expect(lrncl_context_program_builds(tu.ctx) == b4, "second within/5 plan rebuilt");
+    cr_expect(tu_programs_made(tu.ctx) == b4, "second within/5 plan rebuilt");
 
     /* Every plan, hit or miss, runs the right kernels. */
     expect_correct(p1, &d1, "p1 across/5");
@@ -135,18 +135,18 @@ Test(cache, builds_once_per_variant_and_context)
     expect_correct(p4, &d4, "p4 within/5");
     expect_correct(p5, &d5, "p5 within/5 (cache hit)");
     /* Running does not build anything either. */
-    cr_expect(lrncl_context_program_builds(tu.ctx) == b4, "running plans built programs (%zu -> %zu)", b4,
-              lrncl_context_program_builds(tu.ctx));
+    cr_expect(tu_programs_made(tu.ctx) == b4, "running plans built programs (%zu -> %zu)", b4,
+              tu_programs_made(tu.ctx));
 
     /* A second context has its own cache: it builds, and the first one's count stays. */
     lrncl_context *c2 = NULL;
     lrncl_status st = lrncl_context_create_default(&c2);
     cr_assert(st == LRNCL_SUCCESS, "second context -> %s: %s", lrncl_status_string(st), lrncl_last_error());
-    size_t c2b0 = lrncl_context_program_builds(c2);
+    size_t c2b0 = tu_programs_made(c2);
     cr_expect(c2b0 == 0, "a new context reports %zu builds", c2b0);
     lrncl_plan *q1 = tu_plan(c2, &d1);
-    cr_expect(lrncl_context_program_builds(c2) > c2b0, "second context did not build its own programs");
-    cr_expect(lrncl_context_program_builds(tu.ctx) == b4, "building in the second context counted in the first");
+    cr_expect(tu_programs_made(c2) > c2b0, "second context did not make its own programs");
+    cr_expect(tu_programs_made(tu.ctx) == b4, "building in the second context counted in the first");
     lrncl_plan_release(q1);
     lrncl_context_release(c2);
 

@@ -897,7 +897,7 @@ TestSuite(variants, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
  * arguments. Every plan, built or cached, still computes its own descriptor. */
 Test(variants, layout_dtype_build_offsets_strides_do_not)
 {
-    const size_t b0 = lrncl_context_program_builds(tu.ctx);
+    const size_t b0 = tu_programs_made(tu.ctx);
     lrncl_desc base = tu_desc(CF, AC, 5, 0.6f, 0.75f, 1.0f, 1, 8, 2, 3);
     const size_t count = lrncl_desc_elements(&base);
     float x[48], dy[48];
@@ -956,7 +956,7 @@ Test(variants, layout_dtype_build_offsets_strides_do_not)
     lrncl_plan *plans[sizeof steps / sizeof steps[0]];
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         plans[i] = tu_plan(tu.ctx, steps[i].d);
-        size_t now = lrncl_context_program_builds(tu.ctx);
+        size_t now = tu_programs_made(tu.ctx);
         cr_expect(now - before == steps[i].new_builds, "%s: %zu program build(s), expected %zu", steps[i].name,
                   now - before, steps[i].new_builds);
         before = now;
@@ -972,7 +972,7 @@ Test(variants, layout_dtype_build_offsets_strides_do_not)
         tu_expect_result(steps[i].name, steps[i].d, &out, y, s, dx, count);
         tu_device_result_free(&out);
     }
-    cr_expect(lrncl_context_program_builds(tu.ctx) == before, "running the plans built programs");
+    cr_expect(tu_programs_made(tu.ctx) == before, "running the plans built programs");
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         lrncl_plan_release(plans[i]);
 }

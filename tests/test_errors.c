@@ -490,6 +490,18 @@ static lrncl_desc conv(lrncl_convention c, lrncl_mode m, int size, float k)
     return d;
 }
 
+static lrncl_desc beta0(lrncl_desc d)
+{
+    d.beta = 0.0f;
+    return d;
+}
+
+static lrncl_desc betaneg(lrncl_desc d)
+{
+    d.beta = -0.5f;
+    return d;
+}
+
 static lrncl_desc explicit_window(int lo, int hi, lrncl_alpha_divisor div, int size, int use_k, float k)
 {
     lrncl_desc d = conv(LRNCL_CONVENTION_EXPLICIT, LRNCL_ACROSS_CHANNELS, size, k);
@@ -542,17 +554,24 @@ Test(errors, bad_convention)
         {"onednn size -1", conv(DN, AC, -1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
         {"caffe across size 4", conv(CF, AC, 4, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
         {"caffe within size 6", conv(CF, WI, 6, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        /* k where it is used: every across convention, MIOpen and oneDNN within, explicit use_k. */
-        {"miopen within k 0", conv(MI, WI, 3, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"onednn within k 0", conv(DN, WI, 3, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"onednn within k -1", conv(DN, WI, 4, -1), LRNCL_ERROR_INVALID_K, NULL},
-        {"pytorch k 0", conv(PT, AC, 4, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"onnx k -1", conv(OX, AC, 3, -1), LRNCL_ERROR_INVALID_K, NULL},
-        {"tensorflow bias 0", conv(TF, AC, 2, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"cudnn k 0", conv(CU, AC, 5, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"miopen across k 0", conv(MI, AC, 5, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"explicit use_k k 0", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 1, 0), LRNCL_ERROR_INVALID_K, NULL},
+        /* k where it is used (docs/conventions.md): k < 0 everywhere; Caffe across k <= 0; cuDNN
+         * k below CUDNN_LRN_MIN_K (1e-5); k = 0 with beta = 0 (0^0). */
+        {"onednn within k -1", conv(DN, WI, 4, -1), LRNCL_ERROR_INVALID_K, "-1"},
+        {"miopen within k -0.5", conv(MI, WI, 3, -0.5f), LRNCL_ERROR_INVALID_K, "-0.5"},
+        {"onnx k -1", conv(OX, AC, 3, -1), LRNCL_ERROR_INVALID_K, "-1"},
+        {"pytorch k -1e-30", conv(PT, AC, 4, -1e-30f), LRNCL_ERROR_INVALID_K, NULL},
+        {"tensorflow bias -2", conv(TF, AC, 2, -2), LRNCL_ERROR_INVALID_K, "-2"},
+        {"miopen across k -1", conv(MI, AC, 5, -1), LRNCL_ERROR_INVALID_K, NULL},
+        {"onednn across k -INF", conv(DN, AC, 5, -INFINITY), LRNCL_ERROR_INVALID_K, NULL},
+        {"pytorch k NaN", conv(PT, AC, 5, NAN), LRNCL_ERROR_INVALID_K, "nan"},
+        {"caffe across k 0", conv(CF, AC, 5, 0), LRNCL_ERROR_INVALID_K, "caffe"},
+        {"cudnn k 0", conv(CU, AC, 5, 0), LRNCL_ERROR_INVALID_K, "cudnn_lrn_min_k"},
+        {"cudnn k 9.9e-6", conv(CU, AC, 5, 9.9e-6f), LRNCL_ERROR_INVALID_K, "cudnn_lrn_min_k"},
+        {"cudnn k -1", conv(CU, AC, 5, -1), LRNCL_ERROR_INVALID_K, NULL},
+        {"explicit use_k k -1", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 1, -1), LRNCL_ERROR_INVALID_K, NULL},
         {"explicit no k, k NaN", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 0, NAN), LRNCL_ERROR_INVALID_K, NULL},
+        {"pytorch k 0, beta 0", beta0(conv(PT, AC, 5, 0)), LRNCL_ERROR_INVALID_BETA, "0^0"},
+        {"onednn within k 0, beta 0", beta0(conv(DN, WI, 3, 0)), LRNCL_ERROR_INVALID_BETA, "0^0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_bad_desc(&cases[i]);
@@ -573,6 +592,18 @@ Test(errors, conventions_accepted)
         {"miopen across size 4", conv(MI, AC, 4, 1), LRNCL_SUCCESS, NULL},
         {"miopen within size 4", conv(MI, WI, 4, 1), LRNCL_SUCCESS, NULL},
         {"caffe within k 0 (ignored)", conv(CF, WI, 3, 0), LRNCL_SUCCESS, NULL},
+        /* k = 0 where the framework takes it (docs/conventions.md); -0 is 0 */
+        {"pytorch k 0", conv(PT, AC, 4, 0), LRNCL_SUCCESS, NULL},
+        {"pytorch k -0", conv(PT, AC, 4, -0.0f), LRNCL_SUCCESS, NULL},
+        {"onnx bias 0", conv(OX, AC, 3, 0), LRNCL_SUCCESS, NULL},
+        {"tensorflow bias 0", conv(TF, AC, 2, 0), LRNCL_SUCCESS, NULL},
+        {"miopen across k 0", conv(MI, AC, 5, 0), LRNCL_SUCCESS, NULL},
+        {"miopen within k 0", conv(MI, WI, 3, 0), LRNCL_SUCCESS, NULL},
+        {"onednn across k 0", conv(DN, AC, 5, 0), LRNCL_SUCCESS, NULL},
+        {"onednn within k 0", conv(DN, WI, 3, 0), LRNCL_SUCCESS, NULL},
+        {"explicit use_k k 0", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 1, 0), LRNCL_SUCCESS, NULL},
+        {"cudnn k 1e-5 (CUDNN_LRN_MIN_K)", conv(CU, AC, 5, 1e-5f), LRNCL_SUCCESS, NULL},
+        {"pytorch k 0, beta -0.5", betaneg(conv(PT, AC, 3, 0)), LRNCL_SUCCESS, NULL},
         {"explicit 0/0 raw size 0", explicit_window(0, 0, LRNCL_ALPHA_RAW, 0, 1, 1), LRNCL_SUCCESS, NULL},
         {"explicit 2/0 no k, k 0", explicit_window(2, 0, LRNCL_ALPHA_OVER_N2, 3, 0, 0), LRNCL_SUCCESS, NULL},
         {"explicit within", conv(EX, WI, 3, 1), LRNCL_SUCCESS, NULL},

@@ -3,7 +3,7 @@
  * bit equal to the plan's own tuning, which is itself checked against the float64 reference;
  * in-place forward stays right with a small block; bad tunings are refused with the limit named;
  * database entries are found by key, the last one winning, and entries the device cannot launch
- * or cannot parse are ignored; LRNCL_DEVICE_CLASS is validated, and its two kernel choices agree. */
+ * or cannot parse are ignored; LRNCL_DEVICE_CLASS is validated, and its three kernel choices agree. */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -367,21 +367,22 @@ Test(tuning, device_class_override_is_checked)
 {
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 1.0f, 0.75f, 1.0f, 1, 8, 4, 4);
     lrncl_plan *p = NULL;
-    cr_assert(setenv("LRNCL_DEVICE_CLASS", "fpga", 1) == 0);
+    cr_assert(setenv("LRNCL_DEVICE_CLASS", "tpu", 1) == 0);
     lrncl_status st = lrncl_plan_create(tu.ctx, &d, &p);
-    cr_expect(st == LRNCL_ERROR_INVALID_DEVICE && p == NULL, "LRNCL_DEVICE_CLASS=fpga -> %s", lrncl_status_string(st));
-    cr_expect(strstr(lrncl_last_error(), "expected cpu or gpu") != NULL, "message: %s", lrncl_last_error());
+    cr_expect(st == LRNCL_ERROR_INVALID_DEVICE && p == NULL, "LRNCL_DEVICE_CLASS=tpu -> %s", lrncl_status_string(st));
+    cr_expect(strstr(lrncl_last_error(), "\"tpu\": expected cpu, gpu or fpga") != NULL, "message: %s",
+              lrncl_last_error());
     lrncl_plan_release(p);
-    /* Both classes run and agree with each other bit for bit (NCHW: vectors of 8 against
-     * scalar work-items in blocks). */
+    /* The three classes run and agree with each other bit for bit (NCHW: vectors of 8, scalar
+     * work-items in blocks, one work-item over the tensor). */
     size_t count = lrncl_desc_elements(&d);
     float *x = tu_floats(count), *dy = tu_floats(count);
     struct tu_rng g;
     tu_rng_init(&g, tu_seed(UINT64_C(0xc1a55)));
     random_inputs(&g, &d, x, dy, count);
-    struct tu_device_result r[2];
-    const char *classes[2] = {"cpu", "gpu"}, *what = "";
-    for (int i = 0; i < 2; i++) {
+    struct tu_device_result r[3];
+    const char *classes[3] = {"cpu", "gpu", "fpga"}, *what = "";
+    for (int i = 0; i < 3; i++) {
         cr_assert(setenv("LRNCL_DEVICE_CLASS", classes[i], 1) == 0);
         p = tu_plan(tu.ctx, &d);
         st = tu_run_view(p, &d, x, dy, &r[i], &what);
@@ -390,6 +391,8 @@ Test(tuning, device_class_override_is_checked)
         lrncl_plan_release(p);
     }
     expect_same("cpu against gpu kernel paths", &r[0], &r[1], count);
+    expect_same("cpu against fpga kernel paths", &r[0], &r[2], count);
+    tu_device_result_free(&r[2]);
     tu_device_result_free(&r[1]);
     tu_device_result_free(&r[0]);
     unsetenv("LRNCL_DEVICE_CLASS");

@@ -27,6 +27,11 @@ extern struct tu_env tu;
 void tu_setup(void);
 void tu_teardown(void);
 
+/* Programs context c obtained other than from its memory: built from source, or loaded from
+ * the disk cache or a bundle (with the disk cache on, a program another test process built
+ * is loaded, not built). What "the program cache hits" tests count. */
+size_t tu_programs_made(const lrncl_context *c);
+
 /* ---- buffers (all on tu.q, blocking) ------------------------------------------------------ */
 cl_mem tu_buffer_bytes(size_t bytes);                   /* CL_MEM_READ_WRITE, asserted */
 cl_mem tu_buffer(size_t count);                         /* count floats */

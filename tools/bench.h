@@ -58,6 +58,8 @@ typedef struct {
     int has_device;
     unsigned platform, device;
     const char *db_path; /* lrncl tune only: the database file to update */
+    const lrncl_desc *problem; /* lrncl tune --shape only: the problem's mode, window, parameters
+                                  and convention, in place of Caffe's bench parameters */
     int runs_given;      /* --runs was on the command line */
     int outside;         /* --method outside (lrncl-bench only): see bench_outside.c */
     int processes;       /* --processes N for --method outside (default OUTSIDE_PROCESSES) */

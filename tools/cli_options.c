@@ -46,7 +46,8 @@ static int parse_float(const char *opt, const char *s, float *out) {
 
 const char *const cli_opt_names[OPT_COUNT] = {
     "mode", "size", "alpha", "beta", "k", "convention", "layout", "device",
-    "input", "grad-output", "output", "scale-output"};
+    "input", "grad-output", "output", "scale-output",
+    "shape", "dtype", "binaries", "emit-source"};
 
 int cli_collect_options(const char *cmd, int argc, char **argv, unsigned allowed,
                            const char *value[OPT_COUNT]) {
@@ -72,6 +73,14 @@ int cli_collect_options(const char *cmd, int argc, char **argv, unsigned allowed
         if (!(allowed & OPT_BIT(o))) {
             cli_fail("'lrncl %s' takes no --%s", cmd, cli_opt_names[o]);
             return CLI_USAGE;
+        }
+        if (OPTS_FLAGS & OPT_BIT(o)) {
+            if (eq) {
+                cli_fail("--%s takes no value", cli_opt_names[o]);
+                return CLI_USAGE;
+            }
+            value[o] = "1";
+            continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
         if (!v || (!eq && strncmp(v, "--", 2) == 0) || !*v) {
@@ -100,9 +109,8 @@ int cli_device_option(const char *value, run_options *o) {
     return 1;
 }
 
-int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o) {
+int cli_build_problem(const char *value[OPT_COUNT], lrncl_desc *d) {
     lrncl_mode mode = LRNCL_ACROSS_CHANNELS;
-    memset(o, 0, sizeof *o);
     if (value[OPT_MODE]) {
         if (strcmp(value[OPT_MODE], "across") == 0)
             mode = LRNCL_ACROSS_CHANNELS;
@@ -113,11 +121,11 @@ int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_option
             return 0;
         }
     }
-    lrncl_desc_init(&o->desc, mode);
-    if ((value[OPT_SIZE] && !parse_int("size", value[OPT_SIZE], &o->desc.local_size)) ||
-        (value[OPT_ALPHA] && !parse_float("alpha", value[OPT_ALPHA], &o->desc.alpha)) ||
-        (value[OPT_BETA] && !parse_float("beta", value[OPT_BETA], &o->desc.beta)) ||
-        (value[OPT_K] && !parse_float("k", value[OPT_K], &o->desc.k)))
+    lrncl_desc_init(d, mode);
+    if ((value[OPT_SIZE] && !parse_int("size", value[OPT_SIZE], &d->local_size)) ||
+        (value[OPT_ALPHA] && !parse_float("alpha", value[OPT_ALPHA], &d->alpha)) ||
+        (value[OPT_BETA] && !parse_float("beta", value[OPT_BETA], &d->beta)) ||
+        (value[OPT_K] && !parse_float("k", value[OPT_K], &d->k)))
         return 0;
     if (value[OPT_CONVENTION]) {
         /* Whether the mode is defined for the convention is the library's call (plan_create). */
@@ -138,20 +146,28 @@ int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_option
                  "miopen or onednn)", value[OPT_CONVENTION]);
             return 0;
         }
-        o->desc.convention = conventions[i].convention;
+        d->convention = conventions[i].convention;
     }
     if (value[OPT_LAYOUT]) {
         if (strcmp(value[OPT_LAYOUT], "nchw") == 0)
-            o->desc.layout = LRNCL_LAYOUT_NCHW;
+            d->layout = LRNCL_LAYOUT_NCHW;
         else if (strcmp(value[OPT_LAYOUT], "nhwc") == 0)
-            o->desc.layout = LRNCL_LAYOUT_NHWC;
+            d->layout = LRNCL_LAYOUT_NHWC;
         else {
             cli_fail("unknown --layout '%s' (expected nchw or nhwc)", value[OPT_LAYOUT]);
             return 0;
         }
     }
+    return 1;
+}
+
+int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o) {
+    memset(o, 0, sizeof *o);
+    if (!cli_build_problem(value, &o->desc))
+        return 0;
     if (!cli_device_option(value[OPT_DEVICE], o))
         return 0;
+    o->binaries = value[OPT_BINARIES];
     o->input = value[OPT_INPUT];
     o->grad_output = value[OPT_GRAD_OUTPUT];
     o->output = value[OPT_OUTPUT];
@@ -164,6 +180,57 @@ int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_option
     }
     if (o->scale_output && strcmp(o->scale_output, o->output) == 0) {
         cli_fail("--output and --scale-output name the same file '%s'", o->output);
+        return 0;
+    }
+    return 1;
+}
+
+/* "NxCxHxW": four positive decimal integers. */
+static int parse_shape(const char *s, size_t dims[4]) {
+    const char *p = s;
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            goto bad;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno || v == 0 || v > (size_t)-1 || (i < 3 ? *end != 'x' : *end != '\0'))
+            goto bad;
+        dims[i] = (size_t)v;
+        p = end + 1;
+    }
+    return 1;
+bad:
+    cli_fail("--shape: '%s' is not four positive integers NxCxHxW (NxHxWxC with --layout nhwc)", s);
+    return 0;
+}
+
+int cli_build_problem_options(int compile, const char *value[OPT_COUNT], run_options *o) {
+    memset(o, 0, sizeof *o);
+    if (!cli_build_problem(value, &o->desc) || !cli_device_option(value[OPT_DEVICE], o))
+        return 0;
+    o->input = value[OPT_INPUT];
+    o->shape = value[OPT_SHAPE];
+    o->dtype = value[OPT_DTYPE];
+    o->output = value[OPT_OUTPUT];
+    o->emit_source = value[OPT_EMIT_SOURCE] != NULL;
+    o->binaries = value[OPT_BINARIES];
+    if (!o->input == !o->shape) {
+        cli_fail("give exactly one of --input FILE and --shape NxCxHxW");
+        return 0;
+    }
+    if (o->shape && !parse_shape(o->shape, o->shape_dims))
+        return 0;
+    if (o->dtype && !o->shape) {
+        cli_fail("--dtype goes with --shape (with --input, the file's dtype is used)");
+        return 0;
+    }
+    if (o->dtype && strcmp(o->dtype, "f32") != 0 && strcmp(o->dtype, "f16") != 0) {
+        cli_fail("unknown --dtype '%s' (expected f32 or f16)", o->dtype);
+        return 0;
+    }
+    if (compile && !o->output) {
+        cli_fail("--output DIR is required (the bundle folder)");
         return 0;
     }
     return 1;

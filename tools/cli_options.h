@@ -11,7 +11,8 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_HELP = 3 };
 
 enum cli_opt {
     OPT_MODE, OPT_SIZE, OPT_ALPHA, OPT_BETA, OPT_K, OPT_CONVENTION, OPT_LAYOUT, OPT_DEVICE,
-    OPT_INPUT, OPT_GRAD_OUTPUT, OPT_OUTPUT, OPT_SCALE_OUTPUT, OPT_COUNT
+    OPT_INPUT, OPT_GRAD_OUTPUT, OPT_OUTPUT, OPT_SCALE_OUTPUT,
+    OPT_SHAPE, OPT_DTYPE, OPT_BINARIES, OPT_EMIT_SOURCE, OPT_COUNT
 };
 extern const char *const cli_opt_names[OPT_COUNT];
 
@@ -21,6 +22,11 @@ extern const char *const cli_opt_names[OPT_COUNT];
     (OPT_BIT(OPT_MODE) | OPT_BIT(OPT_SIZE) | OPT_BIT(OPT_ALPHA) | OPT_BIT(OPT_BETA) |        \
      OPT_BIT(OPT_K) | OPT_BIT(OPT_CONVENTION) | OPT_BIT(OPT_LAYOUT) | OPT_BIT(OPT_DEVICE) | \
      OPT_BIT(OPT_INPUT) | OPT_BIT(OPT_OUTPUT))
+
+/* The problem flags without the files: what compile and explain take with --input or --shape. */
+#define OPTS_PROBLEM (OPTS_PARAMS & ~OPT_BIT(OPT_OUTPUT))
+/* Options that take no value ("--emit-source"); their value[] is "1" when given. */
+#define OPTS_FLAGS OPT_BIT(OPT_EMIT_SOURCE)
 
 /* Collects the options of argv[0..argc-1] into value[] (pointers into argv; NULL when absent),
  * allowing only the options in the mask `allowed`. Returns CLI_OK, CLI_HELP (for --help or -h)
@@ -33,12 +39,24 @@ typedef struct {
     int has_device;
     unsigned platform, device; /* --device P:D */
     const char *input, *grad_output, *output, *scale_output;
+    const char *binaries;      /* --binaries DIR: a binary-only context on that bundle */
+    const char *shape;         /* --shape NxCxHxW (compile, explain) */
+    size_t shape_dims[4];      /* its four numbers, in the file's order */
+    const char *dtype;         /* --dtype f32|f16 with --shape (default f32) */
+    int emit_source;           /* compile --emit-source */
 } run_options;
 
 /* --device P:D into o (nothing when value is NULL); 0 (recorded) when malformed. */
 int cli_device_option(const char *value, run_options *o);
+/* The problem flags among the collected values (--mode, --size, --alpha, --beta, --k,
+ * --convention, --layout) into *d, from lrncl_desc_init's defaults; the shape stays 0. 1 on
+ * success, else 0 (recorded). */
+int cli_build_problem(const char *value[OPT_COUNT], lrncl_desc *d);
 /* Turns the collected values of forward (backward = 0) or backward into *o, with
  * lrncl_desc_init's defaults; checks the required files. 1 on success, else 0 (recorded). */
 int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o);
+/* The same for compile and explain: the problem flags, and --input or --shape (exactly one);
+ * compile needs --output. */
+int cli_build_problem_options(int compile, const char *value[OPT_COUNT], run_options *o);
 
 #endif /* LRNCL_CLI_OPTIONS_H */

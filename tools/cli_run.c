@@ -98,7 +98,7 @@ int cli_cmd_run(int backward, const run_options *o) {
         d.w = x.shape[3];
     }
 
-    TRY(cli_open_context(o->has_device, o->platform, o->device, &ctx));
+    TRY(cli_open_run_context(o, &ctx));
     TRY(cli_lr_ok(lrncl_plan_create(ctx, &d, &plan), "lrncl_plan_create"));
     cl_int err;
     queue = clCreateCommandQueue(lrncl_context_cl(ctx), lrncl_context_device(ctx), 0, &err);

@@ -7,9 +7,16 @@
  *   lrncl backward   LRN backward: dx from x and dy (the forward runs first, with its scale)
  *   lrncl demo       AlexNet's LRN layers on the default device, checked against the float64
  *                    reference and timed with profiling events (cli_demo.c)
- *   lrncl tune       times every launch tuning of the bench's cases, stores the fastest (tune.c)
+ *   lrncl tune       times every launch tuning of the bench's cases or of one problem
+ *                    (--shape and the problem flags), stores the fastest (tune.c, tune_problem.c)
+ *   lrncl compile    adds a problem's programs to a bundle folder, or writes their sources
+ *                    for an offline compiler (cli_store.c)
+ *   lrncl explain    what a plan does: device, kernels and launch sizes, programs (cli_store.c)
  *   lrncl bench      runs lrncl-bench, the performance suite (a separate program, built where
  *                    oneDNN is found: it links oneDNN, which lrncl itself does not)
+ *
+ *   lrncl --version  the program's and the library's version; `lrncl COMMAND --help` prints that
+ *                    command's own usage (cli_usage.c)
  *
  * Errors: exit status 1 (2 for a bad command line) and exactly one line "lrncl: <what is
  * wrong>" on stderr. cli_fail() records the first failure, the cleanup ladders run, and main prints
@@ -20,6 +27,7 @@
 #include "cli_common.h"
 #include "cli_device.h"
 #include "cli_options.h"
+#include "cli_usage.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -27,43 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char usage_text[] =
-    "usage: lrncl <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  devices     list OpenCL devices as platform:device ([default] marks the default)\n"
-    "  forward     [params] --input x.npy --output y.npy [--scale-output s.npy]\n"
-    "  backward    [params] --input x.npy --grad-output dy.npy --output dx.npy\n"
-    "  demo        [--device P:D] AlexNet's LRN layers, checked against the float64\n"
-    "              reference and timed (median of 10 runs after a warm-up)\n"
-    "  bench       [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16] [--json]\n"
-    "              [--device P:D] runs lrncl-bench, the performance suite: time, GB/s,\n"
-    "              % of a copy, ratio to oneDNN and to a naive kernel (lrncl-bench --help)\n"
-    "  tune        [--case NAME] [--runs N] [--layout L] [--dtype T] [--device P:D] [--db FILE]\n"
-    "              times every work-group size and slide block of the bench's cases and\n"
-    "              stores the fastest for LRNCL_TUNING_DB (lrncl tune --help for more)\n"
-    "\n"
-    "params (the convention's meaning; defaults are Caffe's, whatever the convention):\n"
-    "  --mode across|within      window across channels (default) or within a channel\n"
-    "  --size N                  window size (default 5); odd for caffe; for tensorflow\n"
-    "                            it is depth_radius r, a window of 2r+1 channels\n"
-    "  --alpha A                 scaling (default 1): a = A/N across, A/N^2 within;\n"
-    "                            tensorflow: a = A (raw)\n"
-    "  --beta B                  exponent (default 0.75)\n"
-    "  --k K                     bias (default 1; caffe within-channel uses 1 in its place)\n"
-    "  --convention C            whose meaning --size, --alpha and --k carry (default caffe):\n"
-    "                            caffe, pytorch, onnx, tensorflow, cudnn, miopen, onednn\n"
-    "                            (within-channel: caffe, miopen and onednn only)\n"
-    "  --layout nchw|nhwc        layout of every .npy file (default nchw)\n"
-    "  --device P:D              platform P, device D as 'lrncl devices' numbers them\n"
-    "                            (default: $LRNCL_DEVICE, else the first device)\n"
-    "\n"
-    "Files are NumPy .npy, C order, 4-D: (N,C,H,W) with --layout nchw, (N,H,W,C) with\n"
-    "--layout nhwc. dtype float32 or float16 (stored as float16, computed in float32);\n"
-    "--grad-output must match the input's dtype and shape. Outputs have the input's shape,\n"
-    "layout and dtype, except --scale-output, which is always float32.\n";
-
 
 /* `lrncl bench ARGS` runs `lrncl-bench ARGS`: first the one beside this program (a build tree,
  * or an installed bin/), then the one on PATH. */
@@ -91,6 +62,13 @@ static int forward_to_bench(int argc, char **argv) {
     int err = errno;
     free(args);
     fflush(stdout);
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            /* no lrncl-bench to ask: say what the command is and that it is not built */
+            cli_print_command_usage("bench");
+            printf("\nlrncl-bench is not installed here.\n");
+            return CLI_OK;
+        }
     if (err == ENOENT)
         fprintf(stderr, "lrncl: lrncl-bench is not installed: the benchmark is a separate program, built "
                         "when oneDNN (libdnnl-dev) is found at configure time\n");
@@ -101,6 +79,7 @@ static int forward_to_bench(int argc, char **argv) {
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
+/* Runs forward, backward, compile, explain, devices or demo; CLI_HELP when the command's own usage is wanted. */
 static int run_command(int argc, char **argv) {
     const char *cmd = argv[1];
     const char *value[OPT_COUNT];
@@ -109,23 +88,33 @@ static int run_command(int argc, char **argv) {
     int backward = strcmp(cmd, "backward") == 0;
     unsigned allowed;
 
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
-        return CLI_HELP;
     if (strcmp(cmd, "devices") == 0)
         allowed = 0;
     else if (strcmp(cmd, "demo") == 0)
         allowed = OPT_BIT(OPT_DEVICE);
     else if (strcmp(cmd, "forward") == 0)
-        allowed = OPTS_PARAMS | OPT_BIT(OPT_SCALE_OUTPUT);
+        allowed = OPTS_PARAMS | OPT_BIT(OPT_SCALE_OUTPUT) | OPT_BIT(OPT_BINARIES);
     else if (backward)
-        allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT);
+        allowed = OPTS_PARAMS | OPT_BIT(OPT_GRAD_OUTPUT) | OPT_BIT(OPT_BINARIES);
+    else if (strcmp(cmd, "compile") == 0)
+        allowed = OPTS_PROBLEM | OPT_BIT(OPT_SHAPE) | OPT_BIT(OPT_DTYPE) | OPT_BIT(OPT_OUTPUT) |
+                  OPT_BIT(OPT_EMIT_SOURCE);
+    else if (strcmp(cmd, "explain") == 0)
+        allowed = OPTS_PROBLEM | OPT_BIT(OPT_SHAPE) | OPT_BIT(OPT_DTYPE) | OPT_BIT(OPT_BINARIES);
     else {
-        cli_fail("unknown command '%s' (expected devices, forward, backward, demo, bench or tune)", cmd);
+        cli_fail("unknown command '%s' (expected devices, forward, backward, compile, explain, demo, bench "
+                 "or tune)", cmd);
         return CLI_USAGE;
     }
     int rc = cli_collect_options(cmd, argc - 2, argv + 2, allowed, value);
     if (rc != CLI_OK)
         return rc;
+    if (strcmp(cmd, "compile") == 0 || strcmp(cmd, "explain") == 0) {
+        int compile = strcmp(cmd, "compile") == 0;
+        if (!cli_build_problem_options(compile, value, &o))
+            return CLI_USAGE;
+        return compile ? cli_cmd_compile(&o) : cli_cmd_explain(&o);
+    }
     if (strcmp(cmd, "devices") == 0)
         return cli_cmd_devices();
     if (strcmp(cmd, "demo") == 0)
@@ -137,16 +126,31 @@ static int run_command(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fputs(usage_text, stdout);
+        fputs(cli_usage_text, stdout);
+        fputs(cli_params_text, stdout);
         return CLI_USAGE;
     }
-    if (strcmp(argv[1], "bench") == 0) /* its own options, errors and exit statuses */
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(cli_usage_text, stdout);
+        fputs(cli_params_text, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "lrncl: --version takes no arguments\n");
+            return CLI_USAGE;
+        }
+        cli_print_version();
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "bench") == 0) /* its own options, errors and exit statuses */
         return forward_to_bench(argc, argv);
-    if (strcmp(argv[1], "tune") == 0)
+    if (strcmp(cmd, "tune") == 0)
         return tune_main(argc, argv);
     int rc = run_command(argc, argv);
     if (rc == CLI_HELP) {
-        fputs(usage_text, stdout);
+        cli_print_command_usage(cmd);
         return CLI_OK;
     }
     if (rc != CLI_OK) {

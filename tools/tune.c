@@ -4,6 +4,7 @@
 #include "cli_common.h"
 
 #include "cli_commands.h"
+#include "tune_problem.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,18 +12,25 @@
 #include <string.h>
 
 static const char tune_usage[] =
-    "usage: lrncl tune [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16]\n"
-    "                  [--device P:D] [--db FILE]\n"
+    "usage: lrncl tune [--case NAME | --shape NxCxHxW [params]] [--runs N] [--layout nchw|nhwc]\n"
+    "                  [--dtype f32|f16] [--device P:D] [--db FILE]\n"
     "\n"
-    "For each case of lrncl-bench (or one), times the forward (inference and training) and\n"
-    "backward kernels\n"
+    "For each case of lrncl-bench (or one: --case), or for one problem of your own (--shape and\n"
+    "the same params as lrncl forward: --mode, --size, --alpha, --beta, --k, --convention),\n"
+    "times the forward (inference and training) and backward kernels\n"
     "under every work-group size (8..256) and slide block (channels across, rows within) the\n"
     "device can launch: the median of N event-timed runs after warm-up (default 20). Every\n"
     "candidate's output must equal the plan's own tuning bit for bit (exit 1 otherwise). The\n"
     "fastest is then timed against the plan's own tuning, alternately, 5 times each, and kept\n"
     "only if its median still wins. Prints both (own ms, best ms: those medians), and with --db\n"
     "(default: $LRNCL_TUNING_DB) stores the winner there, replacing entries with the same key;\n"
-    "plans read that file when LRNCL_TUNING_DB names it.\n";
+    "plans read that file when LRNCL_TUNING_DB names it. Entries are keyed by device, mode,\n"
+    "pass, dtype, layout, shape and window: alpha, beta and k do not change the key.\n"
+    "\n"
+    "params (the convention's meaning; defaults are Caffe's: across, 5, 1, 0.75, 1):\n"
+    "  --mode across|within  --size N  --alpha A  --beta B  --k K\n"
+    "  --convention caffe|pytorch|onnx|tensorflow|cudnn|miopen|onednn\n"
+    "  (as in lrncl forward --help)\n";
 
 enum { TUNE_KINDS = 3, TUNE_MAX_ENTRIES = TUNE_KINDS * BENCH_NCASES, TUNE_CONFIRM = 5 };
 
@@ -179,9 +187,32 @@ static int write_db(const char *path, const tune_entry *entries, int n) {
 
 int tune_main(int argc, char **argv) {
     bench_env e;
-    int rc;
-    if (!start_command("lrncl tune", 1, argc, argv, 2, &e, tune_usage, 0, &rc))
+    int rc, rest_argc = 0;
+    tune_problem tp;
+    char **rest_argv = calloc((size_t)argc + 1, sizeof *rest_argv);
+    if (!rest_argv) {
+        fprintf(stderr, "lrncl: out of host memory\n");
+        return BENCH_FAILED;
+    }
+    rc = tune_split_problem(argc, argv, 2, &rest_argc, rest_argv, &tp);
+    if (rc != CLI_OK) {
+        fflush(stdout);
+        fprintf(stderr, "lrncl: %s\n", cli_error_text());
+        free(rest_argv);
         return rc;
+    }
+    int go = start_command("lrncl tune", 1, rest_argc, rest_argv, 2, &e, tune_usage, 0, &rc);
+    free(rest_argv);
+    if (!go)
+        return rc;
+    if (tp.has && e.opt.only_case) {
+        fprintf(stderr, "lrncl: --case and --shape exclude each other (tune one of the bench's cases, or "
+                        "your own problem)\n");
+        return BENCH_USAGE;
+    }
+    const bench_case *cases = tp.has ? &tp.bc : bench_cases;
+    const int ncases = tp.has ? 1 : BENCH_NCASES;
+    e.opt.problem = tp.has ? &tp.desc : NULL;
     const char *db = e.opt.db_path ? e.opt.db_path : getenv("LRNCL_TUNING_DB");
     tune_entry entries[TUNE_MAX_ENTRIES];
     int nentries = 0;
@@ -192,15 +223,15 @@ int tune_main(int argc, char **argv) {
            dtype_name(e.opt.dtype), e.opt.runs);
     printf("%-15s %-9s %5s %6s %9s   %5s %6s %9s   %7s %5s\n", "case", "pass", "local", "block", "own ms", "local",
            "block", "best ms", "gain", "tried");
-    for (int i = 0; i < BENCH_NCASES; i++) {
-        if (e.opt.only_case && strcmp(e.opt.only_case, bench_cases[i].name) != 0)
+    for (int i = 0; i < ncases; i++) {
+        if (e.opt.only_case && strcmp(e.opt.only_case, cases[i].name) != 0)
             continue;
         case_state cs;
         case_result r;
         memset(&cs, 0, sizeof cs);
         memset(&r, 0, sizeof r);
-        fprintf(stderr, "tune: %s ...\n", bench_cases[i].name);
-        int good = case_setup(&e, &bench_cases[i], (uint64_t)i + 1, &cs, &r);
+        fprintf(stderr, "tune: %s ...\n", cases[i].name);
+        int good = case_setup(&e, &cases[i], (uint64_t)i + 1, &cs, &r);
         /* every slot's scale, for the backward runs */
         for (size_t s = 0; good && s < cs.nslots; s++)
             good = enqueue_lrncl(&e, &cs, PASS_TRAIN, s, NULL);
