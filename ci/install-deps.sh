@@ -10,6 +10,7 @@ packages=(
   libcriterion-dev                                           # test framework
   zlib1g-dev                                                 # crc32 of the program cache's entries
   libdnnl-dev                                                # oneDNN: the CPU peer of lrncl bench
+  clang libclang-rt-14-dev                                   # ci/sanitize.sh, ci/fuzz.sh: ASan, UBSan, libFuzzer
 )
 
 missing=()

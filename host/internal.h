@@ -12,6 +12,10 @@
  * wider ones re-read the window from memory. Both are exact: every sum is formed afresh. */
 #define LRNCL_REG_WINDOW_MAX 16
 
+/* The largest C, H or W a plan accepts: 2^31 - 64. The kernels' 32-bit index arithmetic (slide
+ * blocks, vector edge lanes) stays exact up to it; lrncl_plan_create refuses larger ones. */
+#define LRNCL_MAX_DIM ((size_t)0x7fffffc0u)
+
 /* The canonical parameters every convention reduces to (SPEC section 1). */
 typedef struct lrncl_canon {
     lrncl_mode mode;

@@ -356,9 +356,16 @@ static lrncl_status validate(const lrncl_desc *d, lrncl_canon *canon, size_t *el
     st = lrncl__geometry(d, geom);
     if (st != LRNCL_SUCCESS)
         return st;
-    if (d->c > UINT32_MAX || d->h > UINT32_MAX || d->w > UINT32_MAX)
-        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "shape %zux%zux%zux%zu: C, H and W must each be "
-                           "below 2^32", d->n, d->c, d->h, d->w);
+    /* The kernels take C, H and W as 32-bit arguments and index within one column or row in
+     * 32 bits: slide blocks (C + block - 1) / block and c0 + block in uint, vector edge lanes
+     * q + 0..7 in int, q at most W (or C) + 32. LRNCL_MAX_DIM keeps all of them exact; offsets
+     * and strides are 64-bit throughout (docs/design.md, "Guarantees"). */
+    if (d->c > LRNCL_MAX_DIM || d->h > LRNCL_MAX_DIM || d->w > LRNCL_MAX_DIM)
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "shape %zux%zux%zux%zu: %s %zu exceeds %lu, the largest C, H "
+                           "or W the kernels index in 32 bits", d->n, d->c, d->h, d->w,
+                           d->c > LRNCL_MAX_DIM ? "C" : d->h > LRNCL_MAX_DIM ? "H" : "W",
+                           d->c > LRNCL_MAX_DIM ? d->c : d->h > LRNCL_MAX_DIM ? d->h : d->w,
+                           (unsigned long)LRNCL_MAX_DIM);
     return LRNCL_SUCCESS;
 }
 

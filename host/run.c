@@ -16,6 +16,7 @@ typedef struct {
 } buffer_arg;
 
 enum { ARG_X, ARG_Y, ARG_SCALE, ARG_DY, ARG_DX, ARG_COUNT };
+enum { MAX_BUFFER_ARGS = ARG_COUNT + 1 }; /* the kernels' buffers and the workspace */
 
 /* In-place forward is safe only where each x is read before its y is written and no other
  * work-item reads it: the across kernels that hold the window in registers (the NHWC vector
@@ -25,36 +26,104 @@ static int in_place_ok(const lrncl_plan *p) {
     return p->canon.mode == LRNCL_ACROSS_CHANNELS && p->variant.reg_window;
 }
 
-/* Everything that can be checked before anything is enqueued. Outputs are bufs[first_output..]. */
+/* Where a buffer argument's bytes lie: sub-buffers resolve to their parent (OpenCL allows one
+ * level), so two views overlap exactly when they share a root and their byte ranges meet. */
+typedef struct {
+    cl_mem root;
+    size_t start, end; /* bytes in root: [start, end) */
+} buffer_place;
+
+/* The wait list: each entry must be an event of the plan's context. A NULL entry, an event of
+ * another context, or something that is not an event (clGetEventInfo fails) is refused before
+ * anything is enqueued: OpenCL implementations may accept them and then never start the run. */
+static lrncl_status check_wait_list(const lrncl_plan *p, cl_uint num_wait, const cl_event *wait) {
+    if ((num_wait > 0) != (wait != NULL))
+        return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "num_wait is %u but wait is %s",
+                           (unsigned)num_wait, wait ? "not NULL" : "NULL");
+    for (cl_uint i = 0; i < num_wait; ++i) {
+        if (!wait[i])
+            return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "wait[%u] is NULL", (unsigned)i);
+        cl_context ectx = NULL;
+        cl_command_type type = 0;
+        cl_int err = clGetEventInfo(wait[i], CL_EVENT_CONTEXT, sizeof ectx, &ectx, NULL);
+        if (err == CL_SUCCESS)
+            err = clGetEventInfo(wait[i], CL_EVENT_COMMAND_TYPE, sizeof type, &type, NULL);
+        if (err != CL_SUCCESS)
+            return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "wait[%u] is not a valid event "
+                               "(clGetEventInfo returned %d)", (unsigned)i, (int)err);
+        /* Every command type OpenCL and its extensions define is >= CL_COMMAND_NDRANGE_KERNEL
+         * (0x11F0). Implementations that do not tag their objects (PoCL) answer for another kind
+         * of object too; a buffer read as an event gave 0x1 there. */
+        if (type < CL_COMMAND_NDRANGE_KERNEL)
+            return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "wait[%u] is not an event (its command "
+                               "type 0x%x is none OpenCL defines)", (unsigned)i, (unsigned)type);
+        if (ectx != p->owner->ctx)
+            return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "wait[%u] is an event of another context than the "
+                               "plan's", (unsigned)i);
+    }
+    return LRNCL_SUCCESS;
+}
+
+/* Everything that can be checked before anything is enqueued. Outputs are bufs[first_output..].
+ * *in_place is set when y is x's own view (same memory, same first byte), in-place forward. */
 static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const buffer_arg *bufs, int nbufs,
-                               int first_output, cl_uint num_wait, const cl_event *wait) {
+                               int first_output, cl_uint num_wait, const cl_event *wait, int *in_place) {
+    *in_place = 0;
     if (!p || !q)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "%s is NULL", !p ? "plan" : "command queue");
     for (int i = 0; i < nbufs; ++i)
         if (bufs[i].required && !bufs[i].mem)
             return lrncl__fail(LRNCL_ERROR_NULL_BUFFER, "buffer %s is NULL", bufs[i].name);
-    if ((num_wait > 0) != (wait != NULL))
-        return lrncl__fail((lrncl_status)CL_INVALID_EVENT_WAIT_LIST, "num_wait is %u but wait is %s",
-                           (unsigned)num_wait, wait ? "not NULL" : "NULL");
+    lrncl_status st = check_wait_list(p, num_wait, wait);
+    if (st != LRNCL_SUCCESS)
+        return st;
 
     for (int i = 0; i < nbufs; ++i)
         if (bufs[i].mem && (bufs[i].offset > SIZE_MAX / bufs[i].esize - bufs[i].span))
             return lrncl__fail(LRNCL_ERROR_SHAPE_OVERFLOW, "offset of %s (%zu elements) overflows size_t",
                                bufs[i].name, bufs[i].offset);
+
+    cl_context mctx[MAX_BUFFER_ARGS] = {NULL};
+    size_t msize[MAX_BUFFER_ARGS] = {0};
+    buffer_place at[MAX_BUFFER_ARGS];
+    memset(at, 0, sizeof at);
+    for (int i = 0; i < nbufs; ++i) {
+        if (!bufs[i].mem)
+            continue;
+        cl_mem parent = NULL;
+        size_t sub_offset = 0;
+        cl_int err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_CONTEXT, sizeof mctx[i], &mctx[i], NULL);
+        if (err == CL_SUCCESS)
+            err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_SIZE, sizeof msize[i], &msize[i], NULL);
+        if (err == CL_SUCCESS)
+            err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+        if (err == CL_SUCCESS && parent)
+            err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_OFFSET, sizeof sub_offset, &sub_offset, NULL);
+        if (err != CL_SUCCESS)
+            return lrncl__cl_fail(err, bufs[i].name);
+        at[i].root = parent ? parent : bufs[i].mem;
+        /* Saturating: a view that does not fit is refused by the size check below. */
+        size_t first = bufs[i].offset * bufs[i].esize, bytes = bufs[i].span * bufs[i].esize;
+        at[i].start = sub_offset > SIZE_MAX - first ? SIZE_MAX : sub_offset + first;
+        at[i].end = at[i].start > SIZE_MAX - bytes ? SIZE_MAX : at[i].start + bytes;
+    }
+
     for (int i = first_output; i < nbufs; ++i)
         for (int j = 0; j < nbufs; ++j) {
             const buffer_arg *o = &bufs[i], *b = &bufs[j];
-            if (i == j || !o->mem || o->mem != b->mem || !o->span || !b->span)
+            if (i == j || !o->mem || !b->mem || !o->span || !b->span || at[i].root != at[j].root)
                 continue; /* an empty range (an unused workspace) overlaps nothing */
-            if (o->offset * o->esize >= (b->offset + b->span) * b->esize ||
-                b->offset * b->esize >= (o->offset + o->span) * o->esize)
-                continue; /* disjoint views of one buffer */
-            if (!strcmp(o->name, "y") && !strcmp(b->name, "x") && o->offset == b->offset && in_place_ok(p))
+            if (at[i].start >= at[j].end || at[j].start >= at[i].end)
+                continue; /* disjoint views of one memory object */
+            const int y_on_x = !strcmp(o->name, "y") && !strcmp(b->name, "x");
+            if (y_on_x && at[i].start == at[j].start && in_place_ok(p)) {
+                *in_place = 1;
                 continue;
-            return lrncl__fail(LRNCL_ERROR_ALIASED_BUFFERS, "output %s overlaps %s in the same buffer%s", o->name,
-                               b->name, !strcmp(o->name, "y") && !strcmp(b->name, "x")
-                                            ? " (in-place forward needs ACROSS_CHANNELS, a window of at most 16 "
-                                              "and equal offsets)" : "");
+            }
+            return lrncl__fail(LRNCL_ERROR_ALIASED_BUFFERS, "output %s overlaps %s in the same %s%s", o->name,
+                               b->name, o->mem == b->mem ? "buffer" : "memory (through a sub-buffer)",
+                               y_on_x ? " (in-place forward needs ACROSS_CHANNELS, a window of at most 16 "
+                                        "and the same first byte)" : "");
         }
 
     cl_context qctx = NULL;
@@ -72,18 +141,11 @@ static lrncl_status check_call(const lrncl_plan *p, cl_command_queue q, const bu
         if (!bufs[i].mem)
             continue;
         size_t esize = bufs[i].esize, span = bufs[i].span, bytes = (bufs[i].offset + span) * esize;
-        cl_context mctx = NULL;
-        size_t size = 0;
-        err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
-        if (err == CL_SUCCESS)
-            err = clGetMemObjectInfo(bufs[i].mem, CL_MEM_SIZE, sizeof size, &size, NULL);
-        if (err != CL_SUCCESS)
-            return lrncl__cl_fail(err, bufs[i].name);
-        if (mctx != p->owner->ctx)
+        if (mctx[i] != p->owner->ctx)
             return lrncl__fail(LRNCL_ERROR_CONTEXT_MISMATCH, "buffer %s belongs to another context", bufs[i].name);
-        if (size < bytes)
+        if (msize[i] < bytes)
             return lrncl__fail(LRNCL_ERROR_BUFFER_TOO_SMALL, "buffer %s holds %zu bytes; the view needs %zu "
-                               "(offset %zu + span %zu elements of %zu bytes)", bufs[i].name, size, bytes,
+                               "(offset %zu + span %zu elements of %zu bytes)", bufs[i].name, msize[i], bytes,
                                bufs[i].offset, span, esize);
     }
     return LRNCL_SUCCESS;
@@ -138,13 +200,13 @@ static cl_int set_mem_args(cl_kernel k, const cl_mem *mems, int n) {
     return err;
 }
 
-/* Forward kernel: y and scale may each be NULL (then not written). Caller holds p->lock. */
+/* Forward kernel: y and scale may each be NULL (then not written); in_place: y is x's own view
+ * (check_call). Caller holds p->lock. */
 static lrncl_status enqueue_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
-                                    const size_t offsets[ARG_COUNT], cl_uint num_wait, const cl_event *wait,
-                                    cl_event *done) {
+                                    const size_t offsets[ARG_COUNT], int in_place, cl_uint num_wait,
+                                    const cl_event *wait, cl_event *done) {
     lrncl_status st = LRNCL_SUCCESS;
     cl_mem mems[3] = {x, y, scale};
-    const int in_place = y && y == x;
     const lrncl_kernel_kind kind = y && scale ? LRNCL_KERNEL_FORWARD_TRAINING : LRNCL_KERNEL_FORWARD;
     lrncl_launch l;
     lrncl__launch_geometry(p, kind, in_place, &l);
@@ -167,12 +229,13 @@ lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y
     const size_t es = p->geom.elem_size, span = p->geom.span;
     buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
                          {"scale", scale, d->offset_scale, 0, sizeof(float), span}};
-    lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait);
+    int in_place = 0;
+    lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait, &in_place);
     if (st != LRNCL_SUCCESS)
         return st;
     const size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, 0, 0};
     mtx_lock(&p->lock);
-    st = enqueue_forward(p, q, x, y, scale, offsets, num_wait, wait, done);
+    st = enqueue_forward(p, q, x, y, scale, offsets, in_place, num_wait, wait, done);
     mtx_unlock(&p->lock);
     return st;
 }
@@ -198,7 +261,8 @@ lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_m
                          {"dy", dy, d->offset_dy, 1, es, span}, {"scale", scale, d->offset_scale, 0, sizeof(float), span},
                          {"dx", dx, d->offset_dx, 1, es, span},
                          {"workspace", workspace, workspace_offset, 0, sizeof(float), scale_pass ? span : 0}};
-    lrncl_status st = check_call(p, q, bufs, 6, 4, num_wait, wait);
+    int in_place = 0; /* backward has no in-place form: any overlap of dx is refused */
+    lrncl_status st = check_call(p, q, bufs, 6, 4, num_wait, wait, &in_place);
     if (st != LRNCL_SUCCESS)
         return st;
     size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, d->offset_dy, d->offset_dx};
@@ -219,7 +283,7 @@ lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_m
             offsets[ARG_SCALE] = 0;
             scale = tmp_scale;
         }
-        st = enqueue_forward(p, q, x, NULL, scale, offsets, num_wait, wait, &scale_done);
+        st = enqueue_forward(p, q, x, NULL, scale, offsets, 0, num_wait, wait, &scale_done);
         if (st != LRNCL_SUCCESS)
             goto out;
         num_wait = 1;

@@ -264,7 +264,8 @@ typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen 
 /* Validates d (each bad field has its own status), picks the kernels and gets their programs
  * (memory, bundle, disk cache, else a build: see the program store above); a program it may not
  * build is LRNCL_ERROR_MISSING_BINARY. The plan copies d; it keeps a reference to c, which must
- * outlive it.
+ * outlive it. C, H and W must each be at most 2^31 - 64 (2147483584; the kernels index within
+ * a column or row in 32 bits): larger ones give LRNCL_ERROR_UNSUPPORTED.
  *
  * The kernels follow the device class: cpu for CL_DEVICE_TYPE_CPU, fpga for
  * CL_DEVICE_TYPE_ACCELERATOR (single work-item kernels made for FPGA offline compilers,
@@ -360,8 +361,15 @@ LRNCL_API const char  *lrncl_plan_device_class(const lrncl_plan *p);
  * and cost the backward pass its precision. scale may be NULL
  * (inference: no scale is written); when given, forward writes the scale there for a later
  * backward. backward recomputes the scale when it is NULL. Outputs must not overlap any other
- * argument, with one exception: in-place forward (y the same buffer, offset and layout as x)
- * is allowed in ACROSS_CHANNELS mode with a window of at most 16 channels.
+ * argument (overlap is judged on the memory: a sub-buffer overlaps its parent and its
+ * overlapping siblings), with one exception: in-place forward (y on the same first byte as x:
+ * the same buffer and offset, or a sub-buffer and its parent that meet there) is allowed in
+ * ACROSS_CHANNELS mode with a window of at most 16 channels. Each wait list entry must be an
+ * event of the plan's context: a NULL entry or a handle that is not an event is
+ * CL_INVALID_EVENT_WAIT_LIST, an event of another context LRNCL_ERROR_CONTEXT_MISMATCH.
+ * Arithmetic is float32: results meet the SPEC bounds while the scale k + a*SUM x^2 stays
+ * within float32 and y, dy*y/scale and dx are zero or normal float32 values; where the scale
+ * overflows (+inf), y and dx are 0 (docs/design.md, "Guarantees").
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
  * backward without a scale recomputes it in the same kernel for NCHW (and, on GPUs, strided)
  * layouts with windows up to 16 (rows and columns); NHWC, strided views on CPUs and wider

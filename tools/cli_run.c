@@ -1,8 +1,9 @@
 /* cli_run.c: `lrncl forward` and `lrncl backward` on .npy files. Output files are written only
- * after all computation succeeded, each atomically. */
+ * after all computation succeeded, all or nothing (cli_outputs.c). */
 #include "cli_commands.h"
 #include "cli_common.h"
 #include "cli_device.h"
+#include "cli_outputs.h"
 #include "npy.h"
 
 #include <stdio.h>
@@ -44,15 +45,6 @@ static int read_input(const char *path, lrncl_layout layout, npy_array *a) {
     return 0;
 }
 
-/* Writes data (dtype elements) with like's shape. */
-static int write_output(const char *path, npy_dtype dtype, const void *data, const npy_array *like) {
-    char err[512];
-    if (npy_write(path, dtype, data, like->ndim, like->shape, err, sizeof err) != 0) {
-        cli_fail("%s", err);
-        return 0;
-    }
-    return 1;
-}
 
 /* lrncl forward / lrncl backward. The forward writes the scale whenever it is wanted: for
  * --scale-output, and for the backward, which then reuses it. */
@@ -67,6 +59,7 @@ int cli_cmd_run(int backward, const run_options *o) {
     void *result = NULL;
     float *scale = NULL;
     int rc = CLI_FAILED;
+    cli_outputs outs = {0};
     char dy_shape[200], x_shape[200];
     const lrncl_layout layout = o->desc.layout;
 
@@ -134,13 +127,14 @@ int cli_cmd_run(int backward, const run_options *o) {
     }
     TRY(cli_cl_ok(clFinish(queue), "clFinish"));
 
-    TRY(write_output(o->output, x.dtype, result, &x));
-    if (o->scale_output && !write_output(o->scale_output, NPY_F32, scale, &x)) {
-        remove(o->output); /* all or nothing */
-        goto done;
-    }
+    /* All or nothing: on any failure every output path keeps what it held. */
+    TRY(cli_outputs_stage(&outs, o->output, x.dtype, result, x.ndim, x.shape));
+    if (o->scale_output)
+        TRY(cli_outputs_stage(&outs, o->scale_output, NPY_F32, scale, x.ndim, x.shape));
+    TRY(cli_outputs_commit(&outs));
     rc = CLI_OK;
 done:
+    cli_outputs_discard(&outs);
     free(scale);
     free(result);
     if (bdx)

@@ -27,6 +27,7 @@ enum {
     NPY_ALIGN = 64,                   /* numpy aligns the data start to 64 bytes */
     NPY_MAX_HEADER = 1 << 20,         /* a sane header is < 1 KiB; refuse to malloc garbage */
     NPY_TEMP_TRIES = 100,
+    NPY_STREAM_CHUNK = 1 << 20,       /* first buffer for data from a stream of unknown size */
 };
 
 static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
@@ -315,6 +316,35 @@ static long bytes_left(FILE *f) {
     return end - here;
 }
 
+/* Reads up to `bytes` bytes from a stream that cannot tell its size (a pipe): the buffer grows
+ * as data arrives (doubling from NPY_STREAM_CHUNK), so a header that claims more than the stream
+ * delivers costs at most twice what did arrive, never the claimed size. 0 when out of memory;
+ * *got is what was read (less than bytes at the end of the stream). */
+static int read_stream(FILE *f, size_t bytes, void **out, size_t *got) {
+    size_t cap = bytes < NPY_STREAM_CHUNK ? bytes : NPY_STREAM_CHUNK, have = 0;
+    unsigned char *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return 0;
+    for (;;) {
+        size_t n = fread(buf + have, 1, cap - have, f);
+        have += n;
+        if (have < cap || have == bytes)
+            break; /* end of the stream (or an error), or all of it */
+        size_t next = cap > bytes / 2 ? bytes : cap * 2;
+        unsigned char *grown = realloc(buf, next);
+        if (!grown) {
+            free(buf);
+            *got = have;
+            return 0;
+        }
+        buf = grown;
+        cap = next;
+    }
+    *out = buf;
+    *got = have;
+    return 1;
+}
+
 int npy_read(const char *path, npy_array *out, char *err, size_t errlen) {
     int rc = 1;
     FILE *f = NULL;
@@ -373,6 +403,12 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen) {
         goto done;
     }
     header[hlen] = '\0';
+    /* numpy reads the header with ast.literal_eval, which refuses NUL bytes anywhere in it. */
+    if (memchr(header, '\0', hlen)) {
+        set_err(err, errlen, path, "header contains a NUL byte at offset %zu",
+                (size_t)((const char *)memchr(header, '\0', hlen) - header));
+        goto done;
+    }
 
     cursor c = {header, header + hlen, ""};
     if (!parse_header(&c, &a.dtype, &a.ndim, a.shape)) {
@@ -387,19 +423,26 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen) {
         goto done;
     }
     size_t bytes = a.count * esize;
-    /* Check the size before allocating, so a corrupt shape cannot ask for terabytes. */
+    /* Check the size before allocating, so a corrupt shape cannot ask for terabytes; a stream
+     * that cannot tell its size (a pipe) is read as it arrives instead (read_stream). */
     long left = bytes_left(f);
     if (left >= 0 && (unsigned long)left < bytes) {
         set_err(err, errlen, path, "truncated: shape %s needs %zu bytes of data, the file has %ld",
                 shape_text, bytes, left);
         goto done;
     }
-    data = malloc(bytes ? bytes : 1);
-    if (!data) {
-        set_err(err, errlen, path, "out of memory for %zu bytes of data", bytes);
+    size_t got = 0;
+    if (left >= 0) {
+        data = malloc(bytes ? bytes : 1);
+        if (!data) {
+            set_err(err, errlen, path, "out of memory for %zu bytes of data", bytes);
+            goto done;
+        }
+        got = fread(data, 1, bytes, f);
+    } else if (!read_stream(f, bytes, &data, &got)) {
+        set_err(err, errlen, path, "out of memory after %zu of %zu bytes of data", got, bytes);
         goto done;
     }
-    size_t got = fread(data, 1, bytes, f);
     if (got != bytes) {
         set_err(err, errlen, path, "truncated: shape %s needs %zu bytes of data, the file has %zu",
                 shape_text, bytes, got);
@@ -451,16 +494,18 @@ static FILE *open_temp(const char *path, char **tmp_name, char *err, size_t errl
     return NULL;
 }
 
-int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
-              char *err, size_t errlen) {
+int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char **staged, char *err, size_t errlen) {
     static const char *const descr[] = {"<f4", "<f2", "<f8"};
     size_t esize = npy_dtype_size(dtype);
     size_t count;
     if (err && errlen)
         err[0] = '\0';
 
-    if (!path) {
-        set_err(err, errlen, path, "no path given");
+    if (staged)
+        *staged = NULL;
+    if (!path || !staged) {
+        set_err(err, errlen, path, !path ? "no path given" : "no place for the temporary file's name");
         return 1;
     }
     if (esize == 0) {
@@ -524,8 +569,17 @@ int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, con
         free(tmp);
         return 1;
     }
+    *staged = tmp;
+    return 0;
+}
+
+int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+              char *err, size_t errlen) {
+    char *tmp = NULL;
+    if (npy_write_staged(path, dtype, data, ndim, shape, &tmp, err, errlen) != 0)
+        return 1;
     if (rename(tmp, path) != 0) {
-        saved = errno;
+        int saved = errno;
 #if defined(_WIN32)
         /* Windows' rename does not replace an existing file. */
         if (remove(path) == 0 && rename(tmp, path) == 0) {

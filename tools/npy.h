@@ -26,7 +26,10 @@ typedef struct {
 
 /* Reads path into *out. Returns 0 on success; otherwise non-zero, *out left empty (npy_free
  * is still safe) and a one-line message in err (e.g. "x.npy: fortran_order arrays are not
- * supported"). err may be NULL; errlen is its size in bytes. */
+ * supported"). err may be NULL; errlen is its size in bytes. path may be a pipe or /dev/stdin:
+ * data whose size the stream cannot tell is read as it arrives, so memory follows what the
+ * stream delivers, not what its header claims. A header with a NUL byte is refused, as numpy
+ * refuses it. */
 int npy_read(const char *path, npy_array *out, char *err, size_t errlen);
 
 /* Writes count = product(shape[0 .. ndim-1]) elements of dtype from data, as a version 1.0
@@ -36,6 +39,13 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen);
  * err. */
 int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
               char *err, size_t errlen);
+
+/* The first half of npy_write: the whole file goes to a new temporary file next to path, whose
+ * name (malloc'ed) is stored in *staged; path itself is not touched. The caller renames it
+ * into place (or removes it) and frees the name; on failure nothing is left behind and
+ * *staged is NULL. For writing several files all or nothing (tools/cli_outputs.c). */
+int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char **staged, char *err, size_t errlen);
 
 /* Frees a->data and empties *a. NULL is allowed. */
 void npy_free(npy_array *a);
