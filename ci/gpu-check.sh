@@ -21,6 +21,8 @@ trap 'rm -rf "$WORK"' EXIT
 case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$PWD/$BUILD_DIR" ;; esac
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$BUILD_DIR/pocl-cache}"
 export POCL_SIGFPE_HANDLER="${POCL_SIGFPE_HANDLER:-0}"
+# lrncl's own disk cache off unless asked for: nothing written under $HOME, as in the suites.
+export LRNCL_CACHE_DIR="${LRNCL_CACHE_DIR:-off}"
 mkdir -p "$POCL_CACHE_DIR"
 status=0
 
