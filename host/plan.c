@@ -282,8 +282,9 @@ size_t lrncl__dim0_extent(const lrncl_plan *p) {
     if (vector_along_channels(&p->variant)) {
         if (p->canon.mode == LRNCL_ACROSS_CHANNELS)
             return extent; /* one work-item per h*w position; the vector walks its channels */
-        /* within: one work-item per (column, group of vw channels), the groups fastest */
-        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * extent;
+        /* within: one work-item per (pair of columns, group of vw channels), the groups fastest;
+         * the pair is LRN_NHWC_COLS in lrn_within.cl */
+        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * ((extent + 1) / 2);
     }
     return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
 }
@@ -492,9 +493,9 @@ void lrncl_plan_release(lrncl_plan *p) {
  * (channels across, rows within); lrncl__dim0_extent divides by the vector width where the
  * vector runs along dimension 0 (not NHWC across, whose vector runs along the channels).
  * Dimension 1 is n (across) or the planes n*C (within), except NHWC within with vectors along
- * the channels: dimension 0 then walks (column, channel group) and dimension 1 is n. The slide
- * block is the tuning's, at most the whole axis; one block for in-place forward (a block's window
- * reads its neighbours' x, which they may have overwritten). */
+ * the channels: dimension 0 then walks (pair of columns, channel group) and dimension 1 is n.
+ * The slide block is the tuning's, at most the whole axis; one block for in-place forward (a
+ * block's window reads its neighbours' x, which they may have overwritten). */
 void lrncl__launch_geometry(const lrncl_plan *p, lrncl_kernel_kind which, int in_place, lrncl_launch *o) {
     const size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
     const size_t extent = lrncl__dim0_extent(p), l = p->tuning[which].local_size;

@@ -136,6 +136,14 @@ LRN_INLINE int8 lrn_lanes_in(int q, int n) {
 #else
 #define LRN_AVX_MASK 0
 #endif
+/* LRN_AVX2_PERM: the same compilers with AVX2 move the lanes of a float16 edge vector (loaded
+ * in range and converted at once, lrn_vload_masked) with one variable permute (vpermps); the
+ * same lanes move as with shuffle(), so the same bits. */
+#if LRN_AVX_MASK && defined(__AVX2__)
+#define LRN_AVX2_PERM 1
+#else
+#define LRN_AVX2_PERM 0
+#endif
 
 #if LRN_VW > 1
 /* LRN_VW consecutive elements p[q .. q+VW-1] (stride 1); those outside [0, n) read as `fill`
@@ -155,7 +163,12 @@ LRN_INLINE lrn_vec lrn_vload_masked(__global const lrn_t *p, long q, long n, flo
          * dominate the float16 within-channel kernels (3x slower than float32). */
         const long q1 = clamp(q, 0L, n - LRN_VW);
         const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7), at = (int)(q - q1) + lane;
+#if LRN_AVX2_PERM
+        /* one vpermps: PoCL compiles the variable shuffle below to 8 lane extracts and inserts */
+        const lrn_vec moved = __builtin_ia32_permvarsf256(LRN_VLOAD(p, q1), clamp(at, 0, LRN_VW - 1));
+#else
         const lrn_vec moved = shuffle(LRN_VLOAD(p, q1), as_uint8(clamp(at, 0, LRN_VW - 1)));
+#endif
         /* a lane inside [0, n) always has 0 <= at < LRN_VW: q1 is q clamped into the row */
         const int8 inside = ((int)q + lane >= 0) & ((int)q + lane < (int)n);
         return select((lrn_vec)fill, moved, inside);

@@ -11,8 +11,9 @@
  *
  * NHWC with LRN_VW > 1 (LRN_NHWC_VEC; CPUs, windows in registers): the channels are the
  * contiguous axis, so the LRN_VW lanes are adjacent channels instead. One work-item per
- * (n, column w, group of LRN_VW channels from c0) slides down the rows (dimension 0 walks
- * ceil(C / LRN_VW) * W, channel groups fastest; dimension 1 is n times the row blocks). Each tap of a row sum is one
+ * (n, columns w and w + 1, group of LRN_VW channels from c0) slides down the rows (dimension 0
+ * walks ceil(C / LRN_VW) * ceil(W / 2), channel groups fastest; dimension 1 is n times the row
+ * blocks); each tap is loaded once for both columns. Each tap of a row sum is one
  * contiguous vector at (r, w + d, c0 ..), taps in ascending column order and rows in ascending
  * order as in the NCHW code, so both agree bit for bit. Lanes beyond C (the last group) load as
  * zero (a scale as one) and are never stored.
@@ -481,43 +482,71 @@ LRN_INLINE void lrn_chv_store_f(__global float *p, long c0, long C, int full, lr
         lrn_vstore_masked_f(p, c0, C, v);
 }
 
-/* Pre-scaled sums of squares along row rp for the lanes' channels at column w, over the
- * columns [w-lo, w+hi] inside [0, W) in ascending order (sW = C). */
-LRN_INLINE lrn_vec lrn_nhwc_row_sq(__global const lrn_t *rp, ulong sW, long W, long w, long C, long c0, int full,
-                               float sqrt_a) {
-    lrn_vec sum = 0.0f;
+/* Each work-item takes LRN_NHWC_COLS adjacent columns w, w + 1 (the host's launch, plan.c,
+ * counts them so): their windows overlap, so each tap's vector is loaded (and, backward, each
+ * ratio divided) once for both. Two columns keep their window rows in 2 * WIN vector registers. */
+#define LRN_NHWC_COLS 2
+
+/* Pre-scaled sums of squares along row rp for the lanes' channels at columns w and w + 1, each
+ * over its columns [w-lo, w+hi] inside [0, W) in ascending order (sW = C): the operations of one
+ * column at a time, in the same order, each tap loaded once for both. */
+LRN_INLINE void lrn_nhwc_row_sq2(__global const lrn_t *rp, ulong sW, long W, long w, long C, long c0, int full,
+                                 float sqrt_a, lrn_vec *out0, lrn_vec *out1) {
+    lrn_vec s0 = 0.0f, s1 = 0.0f;
+    if (w >= LRN_WIN_LO && w + 1 + LRN_WIN_HI < W) {
 #pragma unroll
-    for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI; ++d) {
-        long q = w + d;
-        if (q >= 0 && q < W) {
-            lrn_vec t = lrn_chv_load(rp + (ulong)q * sW, c0, C, full, 0.0f) * sqrt_a;
-            sum = fma(t, t, sum);
+        for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI + 1; ++d) {
+            lrn_vec t = lrn_chv_load(rp + (ulong)(w + d) * sW, c0, C, full, 0.0f) * sqrt_a;
+            if (d <= LRN_WIN_HI)
+                s0 = fma(t, t, s0);
+            if (d > -LRN_WIN_LO)
+                s1 = fma(t, t, s1);
+        }
+    } else {
+#pragma unroll
+        for (int d = -LRN_WIN_LO; d <= LRN_WIN_HI + 1; ++d) {
+            long q = w + d;
+            if (q >= 0 && q < W) {
+                lrn_vec t = lrn_chv_load(rp + (ulong)q * sW, c0, C, full, 0.0f) * sqrt_a;
+                if (d <= LRN_WIN_HI)
+                    s0 = fma(t, t, s0);
+                if (d > -LRN_WIN_LO)
+                    s1 = fma(t, t, s1);
+            }
         }
     }
-    return sum;
+    *out0 = s0;
+    *out1 = s1;
 }
 
-/* Sums of dy*y/scale along one row over the mirrored columns [w-hi, w+lo]. */
-LRN_INLINE lrn_vec lrn_nhwc_row_ratio(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
-                                  ulong sW, long W, long w, long C, long c0, int full) {
-    lrn_vec sum = 0.0f;
+/* Sums of dy*y/scale along one row over the mirrored columns [w-hi, w+lo] and [w+1-hi, w+1+lo],
+ * each in ascending order; each ratio divided once for both columns. */
+LRN_INLINE void lrn_nhwc_row_ratio2(__global const lrn_t *dyr, __global const lrn_t *yr, __global const float *sr,
+                                    ulong sW, long W, long w, long C, long c0, int full, lrn_vec *out0,
+                                    lrn_vec *out1) {
+    lrn_vec s0 = 0.0f, s1 = 0.0f;
 #pragma unroll
-    for (int d = -LRN_WIN_HI; d <= LRN_WIN_LO; ++d) {
+    for (int d = -LRN_WIN_HI; d <= LRN_WIN_LO + 1; ++d) {
         long q = w + d;
         if (q >= 0 && q < W) {
             ulong o = (ulong)q * sW;
-            sum += lrn_chv_load(dyr + o, c0, C, full, 0.0f) * lrn_chv_load(yr + o, c0, C, full, 0.0f) /
-                   lrn_chv_load_f(sr + o, c0, C, full, 1.0f);
+            lrn_vec r = lrn_chv_load(dyr + o, c0, C, full, 0.0f) * lrn_chv_load(yr + o, c0, C, full, 0.0f) /
+                        lrn_chv_load_f(sr + o, c0, C, full, 1.0f);
+            if (d <= LRN_WIN_LO)
+                s0 += r;
+            if (d > -LRN_WIN_HI)
+                s1 += r;
         }
     }
-    return sum;
+    *out0 = s0;
+    *out1 = s1;
 }
 
 /* The forward of one work-item; `full` (whether every lane's channel is below C) is a
  * constant at each call, so the full groups' code has no masking tests. */
-inline void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
-                                uint C, uint H, uint W, float sqrt_a, float k, float beta, ulong8 offs,
-                                ulong n, long h0, long h1, long c0, long w, const int full) {
+LRN_INLINE void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+                                    uint C, uint H, uint W, float sqrt_a, float k, float beta, ulong8 offs,
+                                    ulong n, long h0, long h1, long c0, long w, const int full) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     (void)sC; /* 1: the vector's channels are adjacent */
     const long Cl = (long)C;
@@ -526,27 +555,41 @@ inline void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, __gl
     __global lrn_t *yp = y ? y + offs.s1 + pos : 0;
     __global float *sp = scale ? scale + offs.s2 + pos : 0;
 
-    /* At row h: hs[p] = row sums of row h - lo + p, p = 0 .. WIN-1. */
-    lrn_vec hs[LRN_WIN];
+    /* At row h: hs0[p], hs1[p] = row sums of row h - lo + p, p = 0 .. WIN-1, for columns w and
+     * w + 1 (the second computed but never stored where w + 1 = W). */
+    const int two = w + 1 < (long)W;
+    lrn_vec hs0[LRN_WIN], hs1[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
         long row = h0 + p - LRN_WIN_LO;
-        hs[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
-                    ? lrn_nhwc_row_sq(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a) : (lrn_vec)0.0f;
+        hs0[p] = hs1[p] = (lrn_vec)0.0f;
+        if (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
+            lrn_nhwc_row_sq2(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a, &hs0[p], &hs1[p]);
     }
     for (long h = h0; h < h1; ++h) {
         long row = h + LRN_WIN_HI;
-        lrn_vec sum;
-        hs[LRN_WIN - 1] = row < (long)H ? lrn_nhwc_row_sq(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a)
-                                        : (lrn_vec)0.0f;
-        LRN_REG_SUM(hs, LRN_WIN, sum);
-        lrn_vec s = k + sum;
+        lrn_vec sum0, sum1;
+        hs0[LRN_WIN - 1] = hs1[LRN_WIN - 1] = (lrn_vec)0.0f;
+        if (row < (long)H)
+            lrn_nhwc_row_sq2(xp + (ulong)row * sH, sW, W, w, Cl, c0, full, sqrt_a, &hs0[LRN_WIN - 1],
+                             &hs1[LRN_WIN - 1]);
+        LRN_REG_SUM(hs0, LRN_WIN, sum0);
+        LRN_REG_SUM(hs1, LRN_WIN, sum1);
+        lrn_vec s0 = k + sum0, s1 = k + sum1;
         ulong o = (ulong)h * sH + (ulong)w * sW;
-        if (yp)
-            lrn_chv_store(yp + o, c0, Cl, full, lrn_chv_load(xp + o, c0, Cl, full, 0.0f) * LRN_POW_NEG_BETA(s, beta));
-        if (sp)
-            lrn_chv_store_f(sp + o, c0, Cl, full, s);
-        LRN_REG_SHIFT(hs, LRN_WIN);
+        if (yp) {
+            lrn_chv_store(yp + o, c0, Cl, full, lrn_chv_load(xp + o, c0, Cl, full, 0.0f) * LRN_POW_NEG_BETA(s0, beta));
+            if (two)
+                lrn_chv_store(yp + o + sW, c0, Cl, full,
+                              lrn_chv_load(xp + o + sW, c0, Cl, full, 0.0f) * LRN_POW_NEG_BETA(s1, beta));
+        }
+        if (sp) {
+            lrn_chv_store_f(sp + o, c0, Cl, full, s0);
+            if (two)
+                lrn_chv_store_f(sp + o + sW, c0, Cl, full, s1);
+        }
+        LRN_REG_SHIFT(hs0, LRN_WIN);
+        LRN_REG_SHIFT(hs1, LRN_WIN);
     }
 }
 
@@ -555,10 +598,10 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
                              ulong4 strides, ulong8 offs, uint RB) {
     (void)strides;
     const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
-    if (i >= groups * W)
+    if (i >= groups * (((ulong)W + LRN_NHWC_COLS - 1) / LRN_NHWC_COLS))
         return;
     LRN_ROW_BLOCK(H, RB, n);
-    const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
+    const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups) * LRN_NHWC_COLS;
     if (c0 + LRN_VW <= (long)C)
         lrn_within_fwd_nhwc(x, y, scale, C, H, W, sqrt_a, k, beta, offs, n, h0, h1, c0, w, 1);
     else
@@ -566,10 +609,10 @@ __kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 }
 
 /* The backward of one work-item; `full` as in lrn_within_fwd_nhwc. */
-inline void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
-                                __global const float *scale, __global lrn_t *dx, uint C, uint H, uint W,
-                                float beta, float two_ab, ulong8 offs, ulong n, long h0, long h1, long c0,
-                                long w, const int full) {
+LRN_INLINE void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+                                    __global const float *scale, __global lrn_t *dx, uint C, uint H, uint W,
+                                    float beta, float two_ab, ulong8 offs, ulong n, long h0, long h1, long c0,
+                                    long w, const int full) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     (void)sC; /* 1: the vector's channels are adjacent */
     const long Cl = (long)C;
@@ -578,27 +621,41 @@ inline void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_t *y
     __global const float *sp = scale + offs.s2 + pos;
     __global lrn_t *dxp = dx + offs.s4 + pos;
 
-    /* At row h: hr[p] = ratio row sums of row h - hi + p, p = 0 .. WIN-1. */
-    lrn_vec hr[LRN_WIN];
+    /* At row h: hr0[p], hr1[p] = ratio row sums of row h - hi + p, p = 0 .. WIN-1, for columns w
+     * and w + 1 (the second never stored where w + 1 = W). */
+    const int two = w + 1 < (long)W;
+    lrn_vec hr0[LRN_WIN], hr1[LRN_WIN];
 #pragma unroll
     for (int p = 0; p < LRN_WIN; ++p) {
         long row = h0 + p - LRN_WIN_HI;
         ulong ro = (ulong)row * sH;
-        hr[p] = (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
-                    ? lrn_nhwc_row_ratio(dyp + ro, yp + ro, sp + ro, sW, W, w, Cl, c0, full) : (lrn_vec)0.0f;
+        hr0[p] = hr1[p] = (lrn_vec)0.0f;
+        if (p < LRN_WIN - 1 && row >= 0 && row < (long)H)
+            lrn_nhwc_row_ratio2(dyp + ro, yp + ro, sp + ro, sW, W, w, Cl, c0, full, &hr0[p], &hr1[p]);
     }
     for (long h = h0; h < h1; ++h) {
         long row = h + LRN_WIN_LO;
         ulong rn = (ulong)row * sH;
-        lrn_vec acc;
-        hr[LRN_WIN - 1] = row < (long)H ? lrn_nhwc_row_ratio(dyp + rn, yp + rn, sp + rn, sW, W, w, Cl, c0, full)
-                                        : (lrn_vec)0.0f;
-        LRN_REG_SUM(hr, LRN_WIN, acc);
+        lrn_vec acc0, acc1;
+        hr0[LRN_WIN - 1] = hr1[LRN_WIN - 1] = (lrn_vec)0.0f;
+        if (row < (long)H)
+            lrn_nhwc_row_ratio2(dyp + rn, yp + rn, sp + rn, sW, W, w, Cl, c0, full, &hr0[LRN_WIN - 1],
+                                &hr1[LRN_WIN - 1]);
+        LRN_REG_SUM(hr0, LRN_WIN, acc0);
+        LRN_REG_SUM(hr1, LRN_WIN, acc1);
         ulong o = (ulong)h * sH + (ulong)w * sW;
         lrn_vec g = lrn_chv_load(dyp + o, c0, Cl, full, 0.0f), xv = lrn_chv_load(xp + o, c0, Cl, full, 0.0f);
         lrn_vec s = lrn_chv_load_f(sp + o, c0, Cl, full, 1.0f);
-        lrn_chv_store(dxp + o, c0, Cl, full, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc);
-        LRN_REG_SHIFT(hr, LRN_WIN);
+        lrn_chv_store(dxp + o, c0, Cl, full, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc0);
+        if (two) {
+            o += sW;
+            g = lrn_chv_load(dyp + o, c0, Cl, full, 0.0f);
+            xv = lrn_chv_load(xp + o, c0, Cl, full, 0.0f);
+            s = lrn_chv_load_f(sp + o, c0, Cl, full, 1.0f);
+            lrn_chv_store(dxp + o, c0, Cl, full, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc1);
+        }
+        LRN_REG_SHIFT(hr0, LRN_WIN);
+        LRN_REG_SHIFT(hr1, LRN_WIN);
     }
 }
 
@@ -610,10 +667,10 @@ __kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, _
     (void)k;
     (void)strides;
     const ulong groups = ((ulong)C + LRN_VW - 1) / LRN_VW, i = get_global_id(0);
-    if (i >= groups * W)
+    if (i >= groups * (((ulong)W + LRN_NHWC_COLS - 1) / LRN_NHWC_COLS))
         return;
     LRN_ROW_BLOCK(H, RB, n);
-    const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups);
+    const long c0 = (long)(i % groups) * LRN_VW, w = (long)(i / groups) * LRN_NHWC_COLS;
     if (c0 + LRN_VW <= (long)C)
         lrn_within_bwd_nhwc(x, y, dy, scale, dx, C, H, W, beta, two_ab, offs, n, h0, h1, c0, w, 1);
     else

@@ -60,7 +60,15 @@ typedef struct {
     const char *db_path; /* lrncl tune only: the database file to update */
     const lrncl_desc *problem; /* lrncl tune --shape only: the problem's mode, window, parameters
                                   and convention, in place of Caffe's bench parameters */
+    int runs_given;      /* --runs was on the command line */
+    int outside;         /* --method outside (lrncl-bench only): see bench_outside.c */
+    int processes;       /* --processes N for --method outside (default OUTSIDE_PROCESSES) */
+    int outside_child;   /* --outside-child: one process of --method outside (internal) */
 } bench_options;
+
+/* --method outside: processes run one after another, each timing OUTSIDE_RUNS runs unless
+ * --runs says otherwise. */
+enum { OUTSIDE_PROCESSES = 3, OUTSIDE_RUNS = 21, OUTSIDE_MAX_PROCESSES = 32 };
 
 /* ---- the bench's state ------------------------------------------------------------------------ */
 
@@ -81,6 +89,10 @@ typedef struct {
     dnnl_engine_t dn_eng;
     dnnl_stream_t dn_stream;
 #endif
+    void *cudnn_module, *cudnn_fn; /* the cuDNN peer (bench_cudnn.c), NULL when unavailable */
+    char cudnn_why[512];           /* why it is unavailable */
+    char cudnn_device[128];        /* its GPU and cuDNN version */
+    char cudnn_rows[4096];         /* its table rows, printed after the main table */
     int json_rows;    /* objects printed so far */
     char notes[2048]; /* peers timed with fewer runs, for the footnote */
     char impls[1024]; /* oneDNN's implementation of each case's passes, for the footnote */
@@ -113,6 +125,8 @@ typedef struct {
 
 typedef struct {
     double ms[PASS_COUNT], copy_ms[PASS_COUNT], onednn_ms[PASS_COUNT], naive_ms[PASS_COUNT]; /* NAN: none */
+    double cudnn_ms[PASS_COUNT], cudnn_copy_ms[PASS_COUNT]; /* NAN: none */
+    char cudnn_error[300];   /* why cuDNN could not run this case (e.g. a layout it does not take) */
     int onednn_runs[PASS_COUNT], naive_runs[PASS_COUNT]; /* timed runs behind those medians */
     int failed_checks;
     int error;               /* an error stopped the case */
@@ -151,6 +165,9 @@ void env_close(bench_env *e);
 int case_setup(const bench_env *e, const bench_case *bc, uint64_t seed, case_state *cs, case_result *r);
 void case_release(case_state *cs);
 int case_check(const bench_env *e, case_state *cs, case_result *r);
+/* Compares out with ref (both NCHW, n values) to SPEC section 6's bounds; counts a failure in r. */
+void check_values(case_result *r, const char *case_name, const char *who, const char *what, const float *out,
+                  const double *ref, size_t n, double bound, double elem_bound);
 int fill(const bench_env *e, cl_mem m, uint32_t pattern, size_t bytes);
 size_t round4(size_t bytes);
 uint32_t nan_pattern(size_t esize);
@@ -167,13 +184,28 @@ int onednn_setup(const bench_env *e, case_state *cs, case_result *r);
 void onednn_release(case_state *cs);
 int onednn_run(const bench_env *e, const case_state *cs, int pass, size_t s);
 
+/* bench_cudnn.c (lrncl-bench only): the cuDNN peer, loaded at run time. cudnn_open never fails:
+ * it leaves e->cudnn_fn NULL and the reason in e->cudnn_why. cudnn_case checks and times the
+ * case's across-channel passes through cuDNN (nothing within a channel); 0 on an error. */
+void cudnn_open(bench_env *e);
+void cudnn_close(bench_env *e);
+int cudnn_case(const bench_env *e, case_state *cs, case_result *r);
+
 /* bench_timing.c */
 double median(double *v, int n);
 double now_s(void);
 int time_pass(const bench_env *e, const case_state *cs, int pass, const int active[OP_COUNT], int with_onednn,
               double med[OP_COUNT], int nruns[OP_COUNT], double *dn_med, int *dn_runs);
 
+/* bench_outside.c: --method outside. outside_main runs opt.processes child processes of this
+ * program one after another and reports each one's medians and their spread; outside_child is
+ * one such process. Both return a BENCH_* status. */
+int outside_main(bench_env *e, int argc, char **argv);
+int outside_child(bench_env *e);
+
 /* bench_report.c */
+void json_string(const char *s);
+void json_number(const char *key, double v); /* ", \"key\": v", null when not finite */
 void shape_text(const bench_case *bc, char *buf, size_t len);   /* "NxCxHxW" */
 void print_header(const bench_env *e, int argc, char **argv);
 void print_rows(bench_env *e, const case_state *cs, const case_result *r);

@@ -196,8 +196,8 @@ void case_release(case_state *cs) {
 /* Compares out with ref (both NCHW, n values): max|out - ref| <= bound * max|ref| and, when
  * elem_bound > 0, |out - ref| <= elem_bound * |ref| for every element; NaN never passes. Adds
  * "who what err" to the result's list and counts a failure (and reports it on stderr). */
-static void check_values(case_result *r, const char *case_name, const char *who, const char *what, const float *out,
-                         const double *ref, size_t n, double bound, double elem_bound) {
+void check_values(case_result *r, const char *case_name, const char *who, const char *what, const float *out,
+                  const double *ref, size_t n, double bound, double elem_bound) {
     double max_diff = 0, max_ref = 0, worst_elem = 0;
     size_t nan_at = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {

@@ -22,7 +22,7 @@
 
 static const char bench_usage[] =
     "usage: lrncl-bench [--case NAME] [--runs N] [--layout nchw|nhwc] [--dtype f32|f16]\n"
-    "                   [--json] [--device P:D]\n"
+    "                   [--json] [--device P:D] [--method bench|outside] [--processes N]\n"
     "\n"
     "Times every case below in three passes (forward inference, forward training, backward):\n"
     "median of N event-timed runs after warm-up (default 20, the least SPEC section 7 accepts),\n"
@@ -38,7 +38,13 @@ static const char bench_usage[] =
     "  --dtype T         f32 (default) or f16 (float16 storage; the scale stays float32;\n"
     "                    oneDNN runs float32)\n"
     "  --json            a JSON array of one object per case and pass instead of the table\n"
-    "  --device P:D      platform P, device D as 'lrncl devices' numbers them\n";
+    "  --device P:D      platform P, device D as 'lrncl devices' numbers them\n"
+    "  --method M        bench (default: the above, contenders interleaved in one process) or\n"
+    "                    outside: as a harness outside the project measures (bench_outside.c):\n"
+    "                    --processes N processes (default 3) one after another, each with\n"
+    "                    OMP_WAIT_POLICY=PASSIVE, timing lrncl (profiling events) and then oneDNN\n"
+    "                    (wall clock around dnnl_stream_wait), --runs N each (default 21);\n"
+    "                    reports each process's medians, their median and spread\n";
 
 /* ---- one case, and the whole bench ------------------------------------------------------------- */
 
@@ -50,7 +56,7 @@ static int run_case(bench_env *e, int case_index, int ordinal, int total) {
     memset(&cs, 0, sizeof cs);
     memset(&r, 0, sizeof r);
     for (int p = 0; p < PASS_COUNT; p++)
-        r.ms[p] = r.copy_ms[p] = r.onednn_ms[p] = r.naive_ms[p] = NAN;
+        r.ms[p] = r.copy_ms[p] = r.onednn_ms[p] = r.naive_ms[p] = r.cudnn_ms[p] = r.cudnn_copy_ms[p] = NAN;
     char shape[64];
     shape_text(bc, shape, sizeof shape);
     double t0 = now_s();
@@ -74,6 +80,10 @@ static int run_case(bench_env *e, int case_index, int ordinal, int total) {
         fprintf(stderr, "bench: [%d/%d] %s: %zu buffer sets (%.0f MiB per pass at the least), checking\n", ordinal,
                 total, bc->name, cs.nslots, (double)(cs.nslots * cs.bytes[PASS_INFER]) / 1048576.0);
         ok = case_check(e, &cs, &r);
+        if (ok && e->cudnn_fn) {
+            fprintf(stderr, "bench: [%d/%d] %s: checking and timing cuDNN\n", ordinal, total, bc->name);
+            ok = cudnn_case(e, &cs, &r);
+        }
     }
     if (ok)
         fprintf(stderr, "bench: [%d/%d] %s: check %s (max rel err: %s)\n", ordinal, total, bc->name,
@@ -125,7 +135,18 @@ int main(int argc, char **argv) {
         return rc;
     double t0 = now_s();
     rc = BENCH_FAILED;
+    if (e.opt.outside && !e.opt.outside_child) {
+        rc = outside_main(&e, argc, argv);
+        if (cli_error_pending())
+            report_error(NULL);
+        return rc;
+    }
     TRY(env_open(&e));
+    if (e.opt.outside_child) {
+        rc = outside_child(&e);
+        goto done;
+    }
+    cudnn_open(&e);
     if (e.opt.runs < MIN_REPORT_RUNS)
         fprintf(stderr, "bench: note: --runs %d is below the %d runs SPEC section 7 asks for; not for reports\n",
                 e.opt.runs, MIN_REPORT_RUNS);
@@ -143,6 +164,12 @@ int main(int argc, char **argv) {
         if (e.impls[0])
             printf("\noneDNN's implementations (fwd-infer / fwd-train / backward; lrn_ref is its plain C++ "
                    "reference):\n%s", e.impls);
+        if (e.cudnn_rows[0])
+            printf("\ncuDNN (%s), median of %d cudaEvent-timed runs; GB/s of x + y (backward: x, y, dy, dx);\n"
+                   "cuDNN copy: cudaMemcpy of one tensor (device to device); x cuDNN = lrncl ms / cuDNN ms:\n"
+                   "%-15s %-9s %9s %7s %9s %9s %8s  %s\n%s",
+                   e.cudnn_device, e.opt.runs, "case", "pass", "cuDNN ms", "GB/s", "copy ms", "lrncl ms", "x cuDNN",
+                   "check", e.cudnn_rows);
         if (e.notes[0])
             printf("\n* fewer runs than --runs: one run of that peer takes longer than %.0f s / %d runs allow\n%s",
                    peer_budget_s, e.opt.runs, e.notes);
@@ -158,6 +185,7 @@ int main(int argc, char **argv) {
 done:
     if (cli_error_pending())
         report_error(NULL);
+    cudnn_close(&e);
     env_close(&e);
     return rc;
 }

@@ -22,7 +22,7 @@ int parse_options(int is_tune, int argc, char **argv, int first, bench_options *
     o->runs = MIN_REPORT_RUNS;
     o->layout = LRNCL_LAYOUT_NCHW;
     o->dtype = LRNCL_FLOAT32;
-    int seen_runs = 0, seen_layout = 0, seen_dtype = 0;
+    int seen_runs = 0, seen_layout = 0, seen_dtype = 0, seen_method = 0, seen_processes = 0;
     for (int i = first; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -31,18 +31,23 @@ int parse_options(int is_tune, int argc, char **argv, int first, bench_options *
             o->json = 1;
             continue;
         }
+        if (!is_tune && strcmp(arg, "--outside-child") == 0) {
+            o->outside_child = 1;
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             cli_fail("unexpected argument '%s' (see %s --help)", arg, g_prog);
             return BENCH_USAGE;
         }
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        static const char *const names[] = {"case", "runs", "layout", "dtype", "device", "db"};
-        const int nnames = is_tune ? 6 : 5; /* --db is lrncl tune's */
+        static const char *const names[] = {"case", "runs", "layout", "dtype", "device", "db", "method",
+                                             "processes"};
         int which = 0;
-        while (which < nnames && !(strlen(names[which]) == len && strncmp(names[which], name, len) == 0))
+        while (which < 8 && !(strlen(names[which]) == len && strncmp(names[which], name, len) == 0))
             which++;
-        if (which == nnames) {
+        /* --db is lrncl tune's; --method and --processes are lrncl-bench's */
+        if (which == 8 || (which == 5 && !is_tune) || (which >= 6 && is_tune)) {
             cli_fail("unknown option '%.*s' for %s (see %s --help)", (int)len + 2, arg, g_prog, g_prog);
             return BENCH_USAGE;
         }
@@ -53,7 +58,12 @@ int parse_options(int is_tune, int argc, char **argv, int first, bench_options *
         }
         if (!eq)
             i++;
-        int *seen = which == 1 ? &seen_runs : which == 2 ? &seen_layout : which == 3 ? &seen_dtype : NULL;
+        int *seen = which == 1   ? &seen_runs
+                    : which == 2 ? &seen_layout
+                    : which == 3 ? &seen_dtype
+                    : which == 6 ? &seen_method
+                    : which == 7 ? &seen_processes
+                                 : NULL;
         if ((which == 0 && o->only_case) || (which == 4 && o->has_device) || (which == 5 && o->db_path) ||
             (seen && *seen)) {
             cli_fail("--%s given twice", names[which]);
@@ -108,6 +118,25 @@ int parse_options(int is_tune, int argc, char **argv, int first, bench_options *
         case 5:
             o->db_path = v;
             break;
+        case 6:
+            if (strcmp(v, "outside") == 0)
+                o->outside = 1;
+            else if (strcmp(v, "bench") != 0) {
+                cli_fail("unknown --method '%s' (expected bench or outside)", v);
+                return BENCH_USAGE;
+            }
+            break;
+        case 7: {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (*end || errno || n < 1 || n > OUTSIDE_MAX_PROCESSES) {
+                cli_fail("--processes: '%s' is not a count from 1 to %d", v, (int)OUTSIDE_MAX_PROCESSES);
+                return BENCH_USAGE;
+            }
+            o->processes = (int)n;
+            break;
+        }
         default:
             if (!cli_parse_device_pair(v, &o->platform, &o->device)) {
                 cli_fail("--device: '%s' is not of the form P:D (e.g. 0:0)", v);
@@ -116,6 +145,17 @@ int parse_options(int is_tune, int argc, char **argv, int first, bench_options *
             o->has_device = 1;
             break;
         }
+    }
+    o->runs_given = seen_runs;
+    if (o->processes && !o->outside) {
+        cli_fail("--processes needs --method outside");
+        return BENCH_USAGE;
+    }
+    if (o->outside || o->outside_child) {
+        if (!o->processes)
+            o->processes = OUTSIDE_PROCESSES;
+        if (!seen_runs)
+            o->runs = OUTSIDE_RUNS;
     }
     return BENCH_OK;
 }

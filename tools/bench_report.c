@@ -12,7 +12,7 @@ void shape_text(const bench_case *bc, char *buf, size_t len) {
     snprintf(buf, len, "%zux%zux%zux%zu", bc->n, bc->c, bc->h, bc->w);
 }
 
-static void json_string(const char *s) {
+void json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
@@ -26,7 +26,7 @@ static void json_string(const char *s) {
     putchar('"');
 }
 
-static void json_number(const char *key, double v) {
+void json_number(const char *key, double v) {
     printf(", \"%s\": ", key);
     if (isfinite(v))
         printf("%.6g", v);
@@ -81,6 +81,11 @@ void print_header(const bench_env *e, int argc, char **argv) {
 #else
     printf("oneDNN:   not built (libdnnl-dev not found at configure time, or LRNCL_BENCH_ONEDNN=OFF)\n");
 #endif
+    if (e->cudnn_fn)
+        printf("cuDNN:    %s (the peer module, loaded at run time; across only, its table follows the main one)\n",
+               e->cudnn_device);
+    else
+        printf("cuDNN:    unavailable: %s\n", e->cudnn_why);
     printf("naive:    OpenCL kernel built by the bench: one work-item per element, re-reads its window,\n"
            "          pow(); forward inference and backward (from the scale)\n");
     printf("x peer:   lrncl time / peer time (below 1: lrncl is faster)\n\n");
@@ -125,6 +130,18 @@ void print_rows(bench_env *e, const case_state *cs, const case_result *r) {
             json_number("ratio_naive", x_naive);
             json_number("onednn_runs", isfinite(r->onednn_ms[p]) ? r->onednn_runs[p] : NAN);
             json_number("naive_runs", isfinite(r->naive_ms[p]) ? r->naive_runs[p] : NAN);
+            json_number("cudnn_ms", r->cudnn_ms[p]);
+            json_number("ratio_cudnn", ratio(ms, r->cudnn_ms[p]));
+            json_number("cudnn_copy_ms", r->cudnn_copy_ms[p]);
+            if (r->cudnn_error[0]) {
+                printf(", \"cudnn_error\": ");
+                json_string(r->cudnn_error);
+            }
+            char peer[700];
+            snprintf(peer, sizeof peer, "%s%s", e->cudnn_fn ? "" : "unavailable: ",
+                     e->cudnn_fn ? e->cudnn_device : e->cudnn_why);
+            printf(", \"cudnn_peer\": ");
+            json_string(peer);
             printf(", \"device\": ");
             json_string(e->device);
             printf(", \"runs\": %d, \"check\": \"%s\"}", e->opt.runs, check);
@@ -150,6 +167,18 @@ void print_rows(bench_env *e, const case_state *cs, const case_result *r) {
             fmt(xn, sizeof xn, "%.2f", x_naive);
             printf("%-15s %-12s %-9s %9s %7s %6s %8s %9s %8s %9s %7s  %s\n", bc->name, shape, pass_names[p], c[0], c[1],
                    c[2], c[3], c[4], c[5], c[6], xn, check);
+            size_t used = strlen(e->cudnn_rows);
+            if (p == 0 && r->cudnn_error[0] && used < sizeof e->cudnn_rows)
+                used += (size_t)snprintf(e->cudnn_rows + used, sizeof e->cudnn_rows - used, "%-15s cuDNN did not run: %s\n",
+                                         bc->name, r->cudnn_error);
+            if (isfinite(r->cudnn_ms[p]) && used < sizeof e->cudnn_rows) {
+                /* cuDNN's copy is of one tensor: the forward's bytes (x + y); the backward moves 4-5 */
+                double tensor = (double)cs->count * (double)cs->esize;
+                double cb = p == PASS_BACKWARD ? 4 * tensor : 2 * tensor;
+                snprintf(e->cudnn_rows + used, sizeof e->cudnn_rows - used,
+                         "%-15s %-9s %9.3f %7.1f %9.3f %9.3f %8.2f  %s\n", bc->name, pass_names[p], r->cudnn_ms[p],
+                         cb / (r->cudnn_ms[p] * 1e6), r->cudnn_copy_ms[p], ms, ratio(ms, r->cudnn_ms[p]), check);
+            }
         }
     }
     fflush(stdout);
