@@ -266,6 +266,20 @@ LRN_INLINE void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v
 #define LRN_POW_NEG_BETA(s, beta) rsqrt(s)
 #elif LRN_BETA_PATH == 3
 #define LRN_POW_NEG_BETA(s, beta) (1.0f / (s))
+#elif LRN_VW == 8 && defined(__clang__)
+/* The general path in vector builds: lane by lane through the scalar builtins. PoCL's 8-wide
+ * exp2/log2 round some results 1 ulp away from its scalar ones, which the scalar (GPU and FPGA)
+ * kernels use, and every path must give the same bits. The same helper serves the float
+ * instantiation of the column code (overloaded). */
+__attribute__((overloadable)) static inline float lrn_pow_neg_beta(float s, float beta) {
+    return exp2(-beta * log2(s));
+}
+__attribute__((overloadable)) static inline float8 lrn_pow_neg_beta(float8 s, float beta) {
+    return (float8)(lrn_pow_neg_beta(s.s0, beta), lrn_pow_neg_beta(s.s1, beta), lrn_pow_neg_beta(s.s2, beta),
+                    lrn_pow_neg_beta(s.s3, beta), lrn_pow_neg_beta(s.s4, beta), lrn_pow_neg_beta(s.s5, beta),
+                    lrn_pow_neg_beta(s.s6, beta), lrn_pow_neg_beta(s.s7, beta));
+}
+#define LRN_POW_NEG_BETA(s, beta) lrn_pow_neg_beta((s), (beta))
 #else
 #define LRN_POW_NEG_BETA(s, beta) exp2(-(beta) * log2(s))
 #endif
