@@ -185,24 +185,20 @@ int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_option
     return 1;
 }
 
-/* "NxCxHxW": four positive decimal integers. */
-static int parse_shape(const char *s, size_t dims[4]) {
+int cli_parse_shape(const char *s, size_t dims[4]) {
     const char *p = s;
     for (int i = 0; i < 4; i++) {
         char *end;
         if (*p < '0' || *p > '9')
-            goto bad;
+            return 0;
         errno = 0;
         unsigned long long v = strtoull(p, &end, 10);
         if (errno || v == 0 || v > (size_t)-1 || (i < 3 ? *end != 'x' : *end != '\0'))
-            goto bad;
+            return 0;
         dims[i] = (size_t)v;
         p = end + 1;
     }
     return 1;
-bad:
-    cli_fail("--shape: '%s' is not four positive integers NxCxHxW (NxHxWxC with --layout nhwc)", s);
-    return 0;
 }
 
 int cli_build_problem_options(int compile, const char *value[OPT_COUNT], run_options *o) {
@@ -219,8 +215,10 @@ int cli_build_problem_options(int compile, const char *value[OPT_COUNT], run_opt
         cli_fail("give exactly one of --input FILE and --shape NxCxHxW");
         return 0;
     }
-    if (o->shape && !parse_shape(o->shape, o->shape_dims))
+    if (o->shape && !cli_parse_shape(o->shape, o->shape_dims)) {
+        cli_fail("--shape: '%s' is not four positive integers NxCxHxW (NxHxWxC with --layout nhwc)", o->shape);
         return 0;
+    }
     if (o->dtype && !o->shape) {
         cli_fail("--dtype goes with --shape (with --input, the file's dtype is used)");
         return 0;

@@ -55,6 +55,10 @@ int cli_build_problem(const char *value[OPT_COUNT], lrncl_desc *d);
 /* Turns the collected values of forward (backward = 0) or backward into *o, with
  * lrncl_desc_init's defaults; checks the required files. 1 on success, else 0 (recorded). */
 int cli_build_run_options(int backward, const char *value[OPT_COUNT], run_options *o);
+/* "NxCxHxW" (or any four dimensions in that form): four positive decimal integers separated by
+ * 'x', nothing else, into dims; 1 on success, 0 otherwise (nothing recorded: the caller says
+ * which order it expects). */
+int cli_parse_shape(const char *s, size_t dims[4]);
 /* The same for compile and explain: the problem flags, and --input or --shape (exactly one);
  * compile needs --output. */
 int cli_build_problem_options(int compile, const char *value[OPT_COUNT], run_options *o);

@@ -4,34 +4,9 @@
 
 #include "cli_common.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* "NxCxHxW": four positive decimal integers. */
-static int parse_shape(const char *s, size_t dims[4]) {
-    const char *p = s;
-    for (int i = 0; i < 4; i++) {
-        if (!isdigit((unsigned char)*p))
-            goto bad;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (errno == ERANGE || v == 0 || v > (unsigned long long)SIZE_MAX)
-            goto bad;
-        dims[i] = (size_t)v;
-        p = end;
-        if (i < 3 && *p++ != 'x')
-            goto bad;
-    }
-    if (*p == '\0')
-        return 1;
-bad:
-    cli_fail("--shape: '%s' is not NxCxHxW (four positive integers, e.g. 8x96x55x55)", s);
-    return 0;
-}
 
 /* Whether argv[i] is one of the problem flags ("--name" or "--name=value"); its option. */
 static int problem_flag(const char *arg, int *opt) {
@@ -105,7 +80,11 @@ int tune_split_problem(int argc, char **argv, int first, int *rest_argc, char **
         goto done;
     }
     size_t dims[4];
-    if (!parse_shape(shape, dims) || !cli_build_problem(value, &tp->desc))
+    if (!cli_parse_shape(shape, dims)) {
+        cli_fail("--shape: '%s' is not NxCxHxW (four positive integers, e.g. 8x96x55x55)", shape);
+        goto done;
+    }
+    if (!cli_build_problem(value, &tp->desc))
         goto done;
     tp->desc.n = dims[0], tp->desc.c = dims[1], tp->desc.h = dims[2], tp->desc.w = dims[3];
     snprintf(tp->name, sizeof tp->name, "%zux%zux%zux%zu", dims[0], dims[1], dims[2], dims[3]);
