@@ -33,18 +33,6 @@ static void use_class(const char *cls)
     cr_assert(setenv("LRNCL_DEVICE_CLASS", cls, 1) == 0);
 }
 
-static void random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        x[i] = (float)(tu_rng_normal(g) * (tu_rng_uniform(g) < 0.1 ? 15.0 : 1.5));
-        dy[i] = (float)tu_rng_normal(g);
-    }
-    if (d->dtype == LRNCL_FLOAT16) {
-        tu_round_to_half(x, count);
-        tu_round_to_half(dy, count);
-    }
-}
-
 /* A plan of class cls for d, run through tu_run_view; every output checked against the
  * reference (y, s, dx) with d's bounds. */
 static void run_class(const char *label, const char *cls, const lrncl_desc *d, const float *x, const float *dy,
@@ -70,7 +58,7 @@ static void expect_fpga_equals_cpu(const char *label, const lrncl_desc *d, struc
     const size_t count = lrncl_desc_elements(d);
     float *x = tu_floats(count), *dy = tu_floats(count);
     double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
-    random_inputs(g, d, x, dy, count);
+    tu_random_inputs(g, d, x, dy, count, 1.5);
     cr_assert(tu_reference(d, x, dy, y, s, dx) == LRNCL_SUCCESS, "%s: reference: %s", label, lrncl_last_error());
     struct tu_device_result cpu, fpga;
     run_class(label, other, d, x, dy, y, s, dx, &cpu);
@@ -235,7 +223,7 @@ Test(fpga, in_place_forward)
         d.offset_scale = 2;
         const size_t count = lrncl_desc_elements(&d), es = tu_dtype_size(&d);
         float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count), *s = tu_floats(count);
-        random_inputs(&g, &d, x, dy, count);
+        tu_random_inputs(&g, &d, x, dy, count, 1.5);
         use_class("cpu");
         lrncl_plan *p = tu_plan(tu.ctx, &d);
         struct tu_device_result ref;
@@ -330,7 +318,7 @@ Test(fpga, tuning_is_fixed)
     double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
     struct tu_rng g;
     tu_rng_init(&g, tu_seed(UINT64_C(0xf96a0005)));
-    random_inputs(&g, &d, x, dy, count);
+    tu_random_inputs(&g, &d, x, dy, count, 1.5);
     cr_assert(tu_reference(&d, x, dy, y, s, dx) == LRNCL_SUCCESS);
     struct tu_device_result out;
     const char *what = "";

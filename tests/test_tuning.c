@@ -27,18 +27,6 @@ static bool device_is_cpu(void)
     return (type & CL_DEVICE_TYPE_CPU) != 0;
 }
 
-static void random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        x[i] = (float)(tu_rng_normal(g) * (tu_rng_uniform(g) < 0.1 ? 20.0 : 2.0));
-        dy[i] = (float)tu_rng_normal(g);
-    }
-    if (d->dtype == LRNCL_FLOAT16) {
-        tu_round_to_half(x, count);
-        tu_round_to_half(dy, count);
-    }
-}
-
 static void expect_same(const char *label, const struct tu_device_result *a, const struct tu_device_result *b,
                         size_t count)
 {
@@ -107,7 +95,7 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
         lrncl_desc d = case_desc(tc);
         size_t count = lrncl_desc_elements(&d), extent = tc->mode == AC ? tc->c : tc->h;
         float *x = tu_floats(count), *dy = tu_floats(count);
-        random_inputs(&g, &d, x, dy, count);
+        tu_random_inputs(&g, &d, x, dy, count, 2.0);
         double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
         cr_assert(tu_reference(&d, x, dy, y, s, dx) == LRNCL_SUCCESS, "%s: reference: %s", tc->name,
                   lrncl_last_error());
@@ -184,7 +172,7 @@ Test(tuning, in_place_forward_ignores_the_block)
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 0.9f, 0.75f, 1.0f, 2, 40, 3, 16);
     size_t count = lrncl_desc_elements(&d);
     float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count), *ref = tu_floats(count);
-    random_inputs(&g, &d, x, dy, count);
+    tu_random_inputs(&g, &d, x, dy, count, 2.0);
     lrncl_plan *p = tu_plan(tu.ctx, &d);
     cl_mem a = tu_buffer_from(x, count), b = tu_buffer(count);
     tu_poison(b, count);
@@ -371,7 +359,7 @@ static void classes_agree(const lrncl_desc *d)
     float *x = tu_floats(count), *dy = tu_floats(count);
     struct tu_rng g;
     tu_rng_init(&g, tu_seed(UINT64_C(0xc1a55)));
-    random_inputs(&g, d, x, dy, count);
+    tu_random_inputs(&g, d, x, dy, count, 2.0);
     struct tu_device_result r[3];
     const char *classes[3] = {"cpu", "gpu", "fpga"}, *what = "";
     for (int i = 0; i < 3; i++) {

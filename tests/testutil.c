@@ -833,3 +833,15 @@ lrncl_plan *tu_plan(lrncl_context *c, const lrncl_desc *d)
               lrncl_status_string(st), lrncl_last_error());
     return p;
 }
+
+void tu_random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count, double mag)
+{
+    for (size_t i = 0; i < count; i++) {
+        x[i] = (float)(tu_rng_normal(g) * (tu_rng_uniform(g) < 0.1 ? 10.0 * mag : mag));
+        dy[i] = (float)tu_rng_normal(g);
+    }
+    if (d->dtype == LRNCL_FLOAT16) {
+        tu_round_to_half(x, count);
+        tu_round_to_half(dy, count);
+    }
+}

@@ -175,6 +175,9 @@ double   tu_rng_uniform(struct tu_rng *g);                  /* [0, 1) */
 double   tu_rng_range(struct tu_rng *g, double lo, double hi);
 size_t   tu_rng_below(struct tu_rng *g, size_t n);          /* [0, n) */
 double   tu_rng_normal(struct tu_rng *g);                   /* N(0, 1) */
+/* count inputs for d: x normal of magnitude mag, one in ten 10 times that; dy N(0, 1); both
+ * rounded to half for FLOAT16. */
+void     tu_random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count, double mag);
 
 /* A descriptor: lrncl_desc_init(mode) defaults, then the given convention, parameters and
  * NCHW shape. */
