@@ -25,6 +25,16 @@ grep -q "\"pass\": \"fwd-infer\".*\"processes\": 2, \"runs\": 3, \"lrncl_ms\": \
 grep -q '"check": "ok"' "$dir/out" || fail "no row passed its check"
 ! grep -q '"check": "FAIL"' "$dir/out" || fail "a row failed its check"
 [ "$(grep -c 'outside method: process . of 2' "$dir/err")" = 2 ] || fail "did not run 2 processes: $(cat "$dir/err")"
+# Each process's CPU wait during lrncl's runs (Linux schedstat): a number per process, and a
+# count of queued runs between 0 and the 3 runs.
+grep -q "\"pass\": \"fwd-infer\".*\"lrncl_cpu_wait_ms\": \[$num, $num\], \"lrncl_queued_runs\": \[[0-3], [0-3]\]" \
+  "$dir/out" || fail "no fwd-infer row with two processes' CPU waits: $(cat "$dir/out")"
+# The table says the same in words, with POCL_AFFINITY as this process has it.
+POCL_AFFINITY=1 "$bench" --method outside --processes 2 --case within-small --runs 3 > "$dir/txt" 2> "$dir/err" ||
+  fail "--method outside (table) failed: $(tail -5 "$dir/err")"
+grep -q "POCL_AFFINITY=1" "$dir/txt" || fail "the setup does not give POCL_AFFINITY: $(head -8 "$dir/txt")"
+grep -Eq "^within-small +fwd-infer +[0-9.]+ \[[0-3]\] +[0-9.]+ \[[0-3]\]$" "$dir/txt" ||
+  fail "no CPU-wait row for two processes: $(tail -6 "$dir/txt")"
 
 # The cuDNN peer: a module that is not there is reported, and the bench still runs and passes.
 LRNCL_CUDNN_PEER=$dir/missing.so "$bench" --case within-small --runs 2 > "$dir/t1" 2> "$dir/e1" ||

@@ -203,6 +203,10 @@ int time_pass(const bench_env *e, const case_state *cs, int pass, const int acti
 int outside_main(bench_env *e, int argc, char **argv);
 int outside_child(bench_env *e);
 
+/* bench_sched.c: the time all of this process's threads have spent runnable but waiting for a
+ * CPU, in ms, summed over the threads alive now (Linux schedstat); NAN where unavailable. */
+double sched_wait_ms(void);
+
 /* bench_report.c */
 void json_string(const char *s);
 void json_number(const char *key, double v); /* ", \"key\": v", null when not finite */

@@ -28,10 +28,14 @@
 
 /* ---- one process ------------------------------------------------------------------------------ */
 
-/* Event-timed lrncl runs of one pass: ms[i] from the end of a marker to the end of the run. */
-static int lrncl_runs(const bench_env *e, const case_state *cs, int pass, int warm, int runs, double *ms) {
+/* Event-timed lrncl runs of one pass: ms[i] from the end of a marker to the end of the run;
+ * queue_ms[i] the time the process's threads waited for a CPU from the enqueue to the run's end
+ * (bench_sched.c; NAN where unknown). */
+static int lrncl_runs(const bench_env *e, const case_state *cs, int pass, int warm, int runs, double *ms,
+                      double *queue_ms) {
     for (int i = -warm; i < runs; i++) {
         size_t s = (size_t)(i + warm) % cs->nslots;
+        double q0 = sched_wait_ms();
         cl_event start = NULL, end = NULL;
         cl_ulong t0 = 0, t1 = 0;
         int good = cli_cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
@@ -46,10 +50,20 @@ static int lrncl_runs(const bench_env *e, const case_state *cs, int pass, int wa
             clReleaseEvent(start);
         if (!good)
             return 0;
-        if (i >= 0)
+        if (i >= 0) {
             ms[i] = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
+            queue_ms[i] = sched_wait_ms() - q0;
+        }
     }
     return 1;
+}
+
+/* Runs whose threads waited for a CPU more than a quarter of the run's own time. */
+static int queued_runs(const double *ms, const double *queue_ms, int runs) {
+    int n = 0;
+    for (int i = 0; i < runs; i++)
+        n += isfinite(queue_ms[i]) && queue_ms[i] > 0.25 * ms[i];
+    return n;
 }
 
 /* Wall-clock oneDNN runs of one pass (execute + dnnl_stream_wait); fewer than `runs` where they
@@ -77,13 +91,15 @@ static int onednn_runs(const bench_env *e, const case_state *cs, int pass, int w
     return n;
 }
 
-/* Lines on stdout for the parent: "device\t<title>", then per case and pass
- * "row\t<case index>\t<pass>\t<lrncl ms>\t<oneDNN ms or nan>\t<oneDNN runs>\t<failed checks>". */
+/* Lines on stdout for the parent: "device\t<title>", then per case and pass "row\t<case
+ * index>\t<pass>\t<lrncl ms>\t<oneDNN ms or nan>\t<oneDNN runs>\t<failed checks>\t<lrncl's median
+ * CPU wait ms or nan>\t<lrncl runs queued>". */
 int outside_child(bench_env *e) {
     enum { WARM = 2 };
     int rc = BENCH_FAILED, failed = 0;
     double *ms = cli_alloc((size_t)e->opt.runs, sizeof *ms, "the timings");
-    if (!ms)
+    double *queue_ms = cli_alloc((size_t)e->opt.runs, sizeof *queue_ms, "the timings");
+    if (!ms || !queue_ms)
         goto done;
     printf("device\t%s\n", e->device);
     for (int ci = 0; ci < BENCH_NCASES; ci++) {
@@ -97,11 +113,14 @@ int outside_child(bench_env *e) {
         fprintf(stderr, "bench: outside process %d: %s: setting up and checking\n", (int)getpid(), bc->name);
         int ok = case_setup(e, bc, (uint64_t)ci + 1, &cs, &r) && case_check(e, &cs, &r);
         for (int p = 0; ok && p < PASS_COUNT; p++) {
-            double lr = NAN, dn = NAN;
-            int ndn = 0;
-            ok = lrncl_runs(e, &cs, p, WARM, e->opt.runs, ms);
-            if (ok)
+            double lr = NAN, dn = NAN, qm = NAN;
+            int ndn = 0, nq = 0;
+            ok = lrncl_runs(e, &cs, p, WARM, e->opt.runs, ms, queue_ms);
+            if (ok) {
+                nq = queued_runs(ms, queue_ms, e->opt.runs);
+                qm = median(queue_ms, e->opt.runs);
                 lr = median(ms, e->opt.runs);
+            }
 #ifdef LRNCL_BENCH_ONEDNN
             if (ok) {
                 ndn = onednn_runs(e, &cs, p, WARM, e->opt.runs, ms);
@@ -111,7 +130,7 @@ int outside_child(bench_env *e) {
             }
 #endif
             if (ok)
-                printf("row\t%d\t%d\t%.6f\t%.6f\t%d\t%d\n", ci, p, lr, dn, ndn, r.failed_checks);
+                printf("row\t%d\t%d\t%.6f\t%.6f\t%d\t%d\t%.6f\t%d\n", ci, p, lr, dn, ndn, r.failed_checks, qm, nq);
             fflush(stdout);
         }
         if (!ok)
@@ -122,14 +141,15 @@ int outside_child(bench_env *e) {
     rc = failed ? BENCH_FAILED : BENCH_OK;
 done:
     free(ms);
+    free(queue_ms);
     return rc;
 }
 
 /* ---- the parent ------------------------------------------------------------------------------- */
 
 typedef struct {
-    double lrncl[OUTSIDE_MAX_PROCESSES], onednn[OUTSIDE_MAX_PROCESSES];
-    int onednn_runs[OUTSIDE_MAX_PROCESSES];
+    double lrncl[OUTSIDE_MAX_PROCESSES], onednn[OUTSIDE_MAX_PROCESSES], queue_ms[OUTSIDE_MAX_PROCESSES];
+    int onednn_runs[OUTSIDE_MAX_PROCESSES], queued[OUTSIDE_MAX_PROCESSES];
     int seen, failed_checks;
 } outside_row;
 
@@ -188,19 +208,22 @@ static int run_child(const bench_env *e, const char *self, int proc, outside_row
     FILE *in = fdopen(fds[0], "r");
     char line[1024];
     while (in && fgets(line, sizeof line, in)) {
-        int ci, p, ndn, fc;
-        double lr, dn;
+        int ci, p, ndn, fc, nq;
+        double lr, dn, qm;
         if (strncmp(line, "device\t", 7) == 0) {
             size_t n_ = strcspn(line + 7, "\n");
             n_ = n_ < device_len - 1 ? n_ : device_len - 1;
             memcpy(device, line + 7, n_);
             device[n_] = '\0';
-        } else if (sscanf(line, "row\t%d\t%d\t%lf\t%lf\t%d\t%d", &ci, &p, &lr, &dn, &ndn, &fc) == 6 && ci >= 0 &&
-                   ci < BENCH_NCASES && p >= 0 && p < PASS_COUNT) {
+        } else if (sscanf(line, "row\t%d\t%d\t%lf\t%lf\t%d\t%d\t%lf\t%d", &ci, &p, &lr, &dn, &ndn, &fc, &qm, &nq) ==
+                       8 &&
+                   ci >= 0 && ci < BENCH_NCASES && p >= 0 && p < PASS_COUNT) {
             outside_row *r = &rows[ci][p];
             r->lrncl[proc] = lr;
             r->onednn[proc] = dn;
             r->onednn_runs[proc] = ndn;
+            r->queue_ms[proc] = qm;
+            r->queued[proc] = nq;
             r->seen |= 1 << proc;
             r->failed_checks += fc;
         }
@@ -238,6 +261,29 @@ static void list_text(const double *v, int n, char *buf, size_t len) {
         used += (size_t)snprintf(buf + used, len - used, isfinite(v[i]) ? "%s%.3f" : "%s-", i ? " " : "", v[i]);
 }
 
+/* Per row and process: lrncl's median CPU wait per run and [runs queued]: where the wait is
+ * large, the kernel's time is not lrncl's own (bench_sched.c). */
+static void print_cpu_waits(outside_row rows[BENCH_NCASES][PASS_COUNT], int np, int runs) {
+    printf("\nCPU wait during lrncl's runs, per process: median ms per run that the process's threads were\n"
+           "runnable but not running (Linux schedstat), [runs where it exceeded a quarter of the run's time,\n"
+           "of %d]; PoCL's two workers then share one CPU (docs/performance.md)\n\n", runs);
+    printf("%-15s %-9s %s\n", "case", "pass", "wait ms [queued runs] per process");
+    for (int ci = 0; ci < BENCH_NCASES; ci++)
+        for (int p = 0; p < PASS_COUNT; p++) {
+            const outside_row *r = &rows[ci][p];
+            if (!r->seen)
+                continue;
+            printf("%-15s %-9s", bench_cases[ci].name, pass_names[p]);
+            for (int i = 0; i < np; i++) {
+                if (!(r->seen & (1 << i)) || !isfinite(r->queue_ms[i]))
+                    printf("  -");
+                else
+                    printf("  %.3f [%d]", r->queue_ms[i], r->queued[i]);
+            }
+            printf("\n");
+        }
+}
+
 int outside_main(bench_env *e, int argc, char **argv) {
     static outside_row rows[BENCH_NCASES][PASS_COUNT];
     char self[4096], device[600] = "?";
@@ -273,8 +319,10 @@ int outside_main(bench_env *e, int argc, char **argv) {
         printf("command: ");
         for (int i = 0; i < argc; i++)
             printf(" %s", argv[i]);
-        printf("\nsetup:    layout %s, dtype %s; %d processes one after another, OMP_WAIT_POLICY=PASSIVE in each\n",
-               layout_name(e->opt.layout), dtype_name(e->opt.dtype), np);
+        const char *aff = getenv("POCL_AFFINITY");
+        printf("\nsetup:    layout %s, dtype %s; %d processes one after another, OMP_WAIT_POLICY=PASSIVE in each;\n"
+               "          POCL_AFFINITY%s%s\n",
+               layout_name(e->opt.layout), dtype_name(e->opt.dtype), np, aff ? "=" : " unset", aff ? aff : "");
         printf("method:   per process and pass: lrncl median of %d runs (profiling events), then oneDNN median\n"
                "          of %d runs (wall clock around execute + dnnl_stream_wait), both rotating through\n"
                "          buffer sets of > 64 MiB after 2 untimed runs; no interleaving, no idle wait\n",
@@ -320,6 +368,12 @@ int outside_main(bench_env *e, int argc, char **argv) {
                 printf("], \"onednn_ms\": [");
                 for (int i = 0; i < np; i++)
                     printf(isfinite(r->onednn[i]) ? "%s%.6g" : "%snull", i ? ", " : "", r->onednn[i]);
+                printf("], \"lrncl_cpu_wait_ms\": [");
+                for (int i = 0; i < np; i++)
+                    printf(isfinite(r->queue_ms[i]) ? "%s%.6g" : "%snull", i ? ", " : "", r->queue_ms[i]);
+                printf("], \"lrncl_queued_runs\": [");
+                for (int i = 0; i < np; i++)
+                    printf("%s%d", i ? ", " : "", (r->seen & (1 << i)) ? r->queued[i] : 0);
                 printf("]");
                 json_number("lrncl_median_ms", lm);
                 json_number("lrncl_spread", ls);
@@ -341,6 +395,8 @@ int outside_main(bench_env *e, int argc, char **argv) {
         }
     if (e->opt.json)
         printf("\n]\n");
+    else
+        print_cpu_waits(rows, np, e->opt.runs);
     fflush(stdout);
     if (failed_procs || bad) {
         cli_fail("outside method: %d of %d processes failed, %d rows failed their checks", failed_procs, np, bad);

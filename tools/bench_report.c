@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -67,6 +68,13 @@ void print_header(const bench_env *e, int argc, char **argv) {
            "          scale + dx. GB/s = bytes / time; %% copy = copy time / lrncl time, the copy being\n"
            "          clEnqueueCopyBuffer of half those bytes (read + write = the same bytes)\n");
     printf("inputs:   random (never zeros), rotating through buffer sets of > 64 MiB per pass\n");
+    if (strstr(e->device, "Portable Computing Language")) {
+        const char *aff = getenv("POCL_AFFINITY");
+        printf("PoCL:     POCL_AFFINITY%s%s%s\n", aff ? "=" : " unset", aff ? aff : "",
+               aff && strcmp(aff, "0") != 0 ? ""
+                                            : ": its workers can share one CPU for stretches of runs, at up to 3x the time\n"
+                                              "          (docs/performance.md; --method outside shows the CPU wait per run)");
+    }
 #ifdef LRNCL_BENCH_ONEDNN
     const dnnl_version_t *v = dnnl_version();
     char threads[48];
