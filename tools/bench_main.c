@@ -44,7 +44,11 @@ static const char bench_usage[] =
     "                    --processes N processes (default 3) one after another, each with\n"
     "                    OMP_WAIT_POLICY=PASSIVE, timing lrncl (profiling events) and then oneDNN\n"
     "                    (wall clock around dnnl_stream_wait), --runs N each (default 21);\n"
-    "                    reports each process's medians, their median and spread\n";
+    "                    reports each process's medians, their median and spread, and how\n"
+    "                    long each process's threads waited for a CPU during lrncl's runs\n"
+    "\n"
+    "On PoCL, lrncl's times move up to 3x between processes unless POCL_AFFINITY=1 is set: PoCL's\n"
+    "two worker threads can be queued on one CPU for stretches of runs (docs/performance.md).\n";
 
 /* ---- one case, and the whole bench ------------------------------------------------------------- */
 
