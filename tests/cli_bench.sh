@@ -41,6 +41,10 @@ LRNCL_CUDNN_PEER=$dir/missing.so "$bench" --case within-small --runs 2 > "$dir/t
   fail "bench failed without the cuDNN module: $(tail -5 "$dir/e1")"
 grep -q "^cuDNN: *unavailable: .*missing.so" "$dir/t1" || fail "no unavailable line naming the module: $(grep cuDNN "$dir/t1")"
 grep -q '^within-small .*fwd-infer' "$dir/t1" || fail "no table row without the module"
+# On PoCL the header says whether POCL_AFFINITY is set, and why it matters when it is not.
+if grep -q '^device: *Portable Computing Language' "$dir/t1"; then
+  grep -q '^PoCL: *POCL_AFFINITY' "$dir/t1" || fail "the header does not name POCL_AFFINITY: $(head -14 "$dir/t1")"
+fi
 # Without the variable: either the peer runs (a GPU with cuDNN) or the reason is given.
 "$bench" --case within-small --runs 2 --json > "$dir/t2" 2> "$dir/e2" || fail "bench failed: $(tail -5 "$dir/e2")"
 grep -q '"cudnn_peer": "' "$dir/t2" || fail "the JSON rows do not say what became of the cuDNN peer"

@@ -70,10 +70,10 @@ void print_header(const bench_env *e, int argc, char **argv) {
     printf("inputs:   random (never zeros), rotating through buffer sets of > 64 MiB per pass\n");
     if (strstr(e->device, "Portable Computing Language")) {
         const char *aff = getenv("POCL_AFFINITY");
-        printf("PoCL:     POCL_AFFINITY%s%s%s\n", aff ? "=" : " unset", aff ? aff : "",
-               aff && strcmp(aff, "0") != 0 ? ""
-                                            : ": its workers can share one CPU for stretches of runs, at up to 3x the time\n"
-                                              "          (docs/performance.md; --method outside shows the CPU wait per run)");
+        printf("PoCL:     POCL_AFFINITY%s%s\n", aff ? "=" : " unset", aff ? aff : "");
+        if (!aff || strcmp(aff, "0") == 0)
+            printf("          its workers can share one CPU for stretches of runs, at up to 3x the time\n"
+                   "          (docs/performance.md; --method outside shows the CPU wait per run)\n");
     }
 #ifdef LRNCL_BENCH_ONEDNN
     const dnnl_version_t *v = dnnl_version();
