@@ -268,12 +268,7 @@ Test(mapping, table_by_hand)
 
         /* And the device, with the float32 bounds, against the loop above. */
         lrncl_plan *p = tu_plan(tu.ctx, &d);
-        struct tu_device_result out;
-        const char *what = "";
-        st = tu_run_view(p, &d, x, dy, &out, &what);
-        cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st), lrncl_last_error());
-        tu_expect_result(label, &d, &out, y, s, dx, count);
-        tu_device_result_free(&out);
+        tu_run_expect(label, p, &d, x, dy, y, s, dx, count);
         lrncl_plan_release(p);
         free(rdx);
         free(rs);
@@ -878,14 +873,9 @@ Test(shape_nd, folded)
             double y[512], s[512], dx[512];
             cr_assert(tu_reference(&four, x, dy, y, s, dx) == LRNCL_SUCCESS);
             lrncl_plan *p = tu_plan(tu.ctx, &d);
-            struct tu_device_result out;
-            const char *what = "";
-            st = tu_run_view(p, &d, x, dy, &out, &what);
-            cr_assert(st == LRNCL_SUCCESS, "%s -> %s: %s", what, lrncl_status_string(st), lrncl_last_error());
             char label[96];
             snprintf(label, sizeof label, "set_shape_nd rank %d, %s", cases[i].rank, l ? "NHWC" : "NCHW");
-            tu_expect_result(label, &d, &out, y, s, dx, count);
-            tu_device_result_free(&out);
+            tu_run_expect(label, p, &d, x, dy, y, s, dx, count);
             lrncl_plan_release(p);
         }
 }
@@ -964,13 +954,7 @@ Test(variants, layout_dtype_build_offsets_strides_do_not)
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         double y[48], s[48], dx[48];
         cr_assert(tu_reference(steps[i].d, x, dy, y, s, dx) == LRNCL_SUCCESS);
-        struct tu_device_result out;
-        const char *what = "";
-        lrncl_status st = tu_run_view(plans[i], steps[i].d, x, dy, &out, &what);
-        cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", steps[i].name, what, lrncl_status_string(st),
-                  lrncl_last_error());
-        tu_expect_result(steps[i].name, steps[i].d, &out, y, s, dx, count);
-        tu_device_result_free(&out);
+        tu_run_expect(steps[i].name, plans[i], steps[i].d, x, dy, y, s, dx, count);
     }
     cr_expect(tu_programs_made(tu.ctx) == before, "running the plans built programs");
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)

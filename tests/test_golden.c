@@ -384,13 +384,7 @@ static void check_device(const struct golden *g)
     lrncl_status st = lrncl_plan_create(tu.ctx, &g->d, &p);
     cr_assert(st == LRNCL_SUCCESS && p != NULL, "%s: lrncl_plan_create -> %s: %s", g->name,
               lrncl_status_string(st), lrncl_last_error());
-    struct tu_device_result out;
-    const char *what = "";
-    st = tu_run_view(p, &g->d, g->xf, g->dyf, &out, &what);
-    cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", g->name, what, lrncl_status_string(st),
-              lrncl_last_error());
-    tu_expect_result(g->name, &g->d, &out, g->y.data, g->scale.data, g->dx.data, g->count);
-    tu_device_result_free(&out);
+    tu_run_expect(g->name, p, &g->d, g->xf, g->dyf, g->y.data, g->scale.data, g->dx.data, g->count);
     lrncl_plan_release(p);
 }
 

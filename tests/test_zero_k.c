@@ -111,12 +111,7 @@ static void run_case(const struct zk_case *zc, lrncl_layout layout, lrncl_dtype 
               zero_s, nan_y, nan_dx);
 
     lrncl_plan *p = tu_plan(tu.ctx, &d);
-    struct tu_device_result out;
-    const char *what = "";
-    st = tu_run_view(p, &d, x, dy, &out, &what);
-    cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st), lrncl_last_error());
-    tu_expect_result(label, &d, &out, y, s, dx, count);
-    tu_device_result_free(&out);
+    tu_run_expect(label, p, &d, x, dy, y, s, dx, count);
     lrncl_plan_release(p);
     free(dx);
     free(s);

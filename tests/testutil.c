@@ -684,6 +684,20 @@ static bool check_maybe_nonfinite(const char *what, const lrncl_desc *d, const f
     return tu_check(what, d, got, NULL, ref, count, max_rel, elem_rel, r);
 }
 
+bool tu_run_expect(const char *label, lrncl_plan *p, const lrncl_desc *d, const float *x, const float *dy,
+                   const double *y, const double *scale, const double *dx, size_t count)
+{
+    struct tu_device_result out;
+    const char *what = "";
+    char ds[320];
+    lrncl_status st = tu_run_view(p, d, x, dy, &out, &what);
+    cr_assert(st == LRNCL_SUCCESS, "%s (%s): %s -> %s: %s", label, tu_desc_str(d, ds, sizeof ds), what,
+              lrncl_status_string(st), lrncl_last_error());
+    bool ok = tu_expect_result(label, d, &out, y, scale, dx, count);
+    tu_device_result_free(&out);
+    return ok;
+}
+
 bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_device_result *out,
                       const double *y, const double *scale, const double *dx, size_t count)
 {

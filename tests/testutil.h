@@ -159,6 +159,10 @@ size_t tu_first_difference(const float *a, const float *b, size_t count);
  * cr_expect naming label. Returns true when all passed. */
 bool tu_expect_result(const char *label, const lrncl_desc *d, const struct tu_device_result *out,
                       const double *y, const double *scale, const double *dx, size_t count);
+/* tu_run_view of p on d (asserting it succeeds, naming label), then tu_expect_result of its
+ * outputs, which are then freed. Returns tu_expect_result's verdict. */
+bool tu_run_expect(const char *label, lrncl_plan *p, const lrncl_desc *d, const float *x, const float *dy,
+                   const double *y, const double *scale, const double *dx, size_t count);
 
 /* "mode=across n=.. c=.. h=.. w=.. size=.. alpha=.. beta=.. k=.." for failure messages, followed
  * by the convention, dtype, layout, strides and offsets where they are not the defaults. */
