@@ -2,6 +2,7 @@
  * program_store.c. */
 #include "internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,7 @@ lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_contex
     }
     c->ctx = ctx;
     c->dev = dev;
-    cl_device_fp_config fp = 0;
-    c->cr_divide = clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS &&
-                   (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
+    c->fpga_platform = (lrncl_fpga_platform)lrncl__fpga_platform(dev);
     lrncl_status st = lrncl__store_init(c);
     if (st != LRNCL_SUCCESS) {
         lrncl_context_release(c);
@@ -171,6 +170,40 @@ void lrncl_context_release(lrncl_context *c) {
     clReleaseContext(c->ctx);
     mtx_destroy(&c->lock);
     free(c);
+}
+
+/* Whether text contains word, ignoring case. */
+static int contains(const char *text, const char *word) {
+    for (size_t n = strlen(word); *text; ++text) {
+        size_t i = 0;
+        while (i < n && tolower((unsigned char)text[i]) == tolower((unsigned char)word[i]))
+            ++i;
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+int lrncl__fpga_platform_of(const char *name, const char *vendor) {
+    /* "Intel(R) FPGA SDK for OpenCL(TM)", "Intel(R) FPGA Emulation Platform for OpenCL(TM)",
+     * "Altera SDK for OpenCL"; Xilinx's XRT platform is "Xilinx" (vendor "Xilinx, Inc.") */
+    if (contains(name, "altera") || contains(vendor, "altera") ||
+        (contains(name, "fpga") && (contains(name, "intel") || contains(vendor, "intel"))))
+        return LRNCL_FPGA_INTEL;
+    if (contains(name, "xilinx") || contains(vendor, "xilinx"))
+        return LRNCL_FPGA_XILINX;
+    return LRNCL_FPGA_NONE;
+}
+
+int lrncl__fpga_platform(cl_device_id dev) {
+    cl_platform_id plat = NULL;
+    char name[256] = "", vendor[256] = "";
+    if (clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL) != CL_SUCCESS ||
+        clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS)
+        return LRNCL_FPGA_NONE;
+    if (clGetPlatformInfo(plat, CL_PLATFORM_VENDOR, sizeof vendor - 1, vendor, NULL) != CL_SUCCESS)
+        vendor[0] = '\0';
+    return lrncl__fpga_platform_of(name, vendor);
 }
 
 lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls) {

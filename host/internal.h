@@ -35,6 +35,10 @@ typedef enum { LRNCL_BETA_GENERAL = 0, LRNCL_BETA_075 = 1, LRNCL_BETA_05 = 2, LR
  * (-D LRN_FPGA_LINE). */
 #define LRNCL_FPGA_LINE 128
 
+/* Whose FPGA platform a device is on, from the platform's name and vendor
+ * (lrncl__fpga_platform): the FPGA kernels then build with that vendor's attributes. */
+typedef enum { LRNCL_FPGA_NONE = 0, LRNCL_FPGA_INTEL = 1, LRNCL_FPGA_XILINX = 2 } lrncl_fpga_platform;
+
 /* The kernels a plan is chosen for (lrncl__device_class). */
 typedef enum { LRNCL_CLASS_CPU = 0, LRNCL_CLASS_GPU = 1, LRNCL_CLASS_FPGA = 2 } lrncl_device_class;
 
@@ -82,7 +86,8 @@ struct lrncl_context {
     mtx_t lock;                  /* guards programs and the counts */
     lrncl_program_entry *programs;
     size_t count[LRNCL_PROGRAM_ORIGIN_COUNT];   /* programs by origin (BUILT: source builds) */
-    int cr_divide;               /* the device rounds float division and sqrt correctly on request */
+    lrncl_fpga_platform fpga_platform; /* whose FPGA tools the platform is (the FPGA kernels'
+                                          -D LRN_FPGA_INTEL / LRN_FPGA_XILINX) */
     /* program store (program_store.c, bundle.c) */
     char *identity;              /* lrncl version, device, driver and platform versions: the
                                     start of every disk key and a bundle's manifest */
@@ -91,7 +96,7 @@ struct lrncl_context {
     char *bundle_dir;            /* NULL: no bundle */
     char *bundle_manifest;       /* its manifest.txt, NULL when absent */
     int bundle_only;             /* binary-only: programs from memory or the bundle, nothing else */
-    int can_compile;             /* the device has a compiler and is not an accelerator */
+    int can_compile;             /* CL_DEVICE_COMPILER_AVAILABLE: the device builds from source */
 };
 enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
 /* Tunings, indexed by lrncl_kernel_kind: the forward kernel has two (inference, training). */
@@ -154,6 +159,10 @@ size_t lrncl__workspace_floats(const lrncl_plan *p);
  * LRNCL_DEVICE_CLASS says cpu, gpu or fpga (so that a CPU can run, and test, the other paths).
  * LRNCL_ERROR_INVALID_DEVICE for another value. */
 lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls);
+/* context.c: Intel's FPGA platforms (the SDK, the emulator; Altera's before them), Xilinx's, or
+ * none (an lrncl_fpga_platform), from a platform's name and vendor (pure), or from a device's. */
+int lrncl__fpga_platform_of(const char *name, const char *vendor);
+int lrncl__fpga_platform(cl_device_id dev);
 
 /* plan.c: one kernel's launch, the one home of the sizes runs enqueue with and
  * lrncl_plan_kernel_info reports. Caller holds p->lock or knows the tuning is not changing. */

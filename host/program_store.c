@@ -72,18 +72,26 @@ lrncl_status lrncl__variant_program(const lrncl_context *c, const lrncl_variant 
     /* LRNCL_PORTABLE_KERNELS=1 (testing): no target-specific builtins in the kernels, the code
      * that compilers other than x86-64 ones with AVX take (lrn_common.cl, LRN_PORTABLE). */
     const char *portable = getenv("LRNCL_PORTABLE_KERNELS");
-    char fpga[32] = "";
+    /* The FPGA kernels: their line buffers' length, and the attributes of the platform's vendor
+     * (Intel's single work-item kernels, Xilinx's pipelined loops; lrn_fpga.cl). */
+    char fpga[64] = "";
     if (v->family == LRNCL_FAMILY_FPGA)
-        snprintf(fpga, sizeof fpga, " -DLRN_FPGA_LINE=%d", LRNCL_FPGA_LINE);
+        snprintf(fpga, sizeof fpga, " -DLRN_FPGA_LINE=%d%s", LRNCL_FPGA_LINE,
+                 c->fpga_platform == LRNCL_FPGA_INTEL    ? " -DLRN_FPGA_INTEL=1"
+                 : c->fpga_platform == LRNCL_FPGA_XILINX ? " -DLRN_FPGA_XILINX=1"
+                                                         : "");
     snprintf(options, LRNCL_OPTIONS_MAX,
              "-cl-std=CL1.2 -DLRN_WIN_LO=%d -DLRN_WIN_HI=%d -DLRN_BETA_PATH=%d -DLRN_REG_WINDOW=%d "
              "-DLRN_HALF=%d -DLRN_LAYOUT=%d -DLRN_VW=%d -DLRN_WITHIN=%d%s%s%s",
              v->lo, v->hi, (int)v->beta_path, v->reg_window, v->dtype == LRNCL_FLOAT16, (int)v->layout, v->vw,
              v->mode == LRNCL_WITHIN_CHANNEL, fpga,
              /* OpenCL allows 2.5 ulp for float division and 3 for sqrt, and a compiler may then
-              * round one quotient differently in two kernels; correctly rounded, every path
-              * agrees bit for bit. */
-             c->cr_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "",
+              * round one quotient differently in two kernels (or in a kernel's vector and scalar
+              * forms); correctly rounded, every path and implementation agrees bit for bit. Passed
+              * to every device: Intel's CPU runtime and FPGA emulator report no
+              * CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT but accept the option and round correctly
+              * (docs/portability.md). */
+             " -cl-fp32-correctly-rounded-divide-sqrt",
              portable && strcmp(portable, "1") == 0 ? " -DLRN_PORTABLE=1" : "");
     return LRNCL_SUCCESS;
 }
@@ -387,7 +395,7 @@ lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_p
     if (st != LRNCL_SUCCESS)
         return st;
     if (!c->can_compile)
-        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "this device has no OpenCL compiler (or is an accelerator): "
+        return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "this device has no OpenCL compiler: "
                            "write the sources with `lrncl compile --emit-source` and build them with the "
                            "vendor's offline compiler");
     return build_program(c, texts, sizes, options, out);
@@ -401,7 +409,7 @@ static lrncl_status missing(const lrncl_context *c, const char *name, const lrnc
                        "no program binary for variant %s in %s%s%s%s, and %s; make it with: %s", name, why,
                        c->bundle_dir ? " (" : "", c->bundle_dir ? c->bundle_dir : "", c->bundle_dir ? ")" : "",
                        c->bundle_only ? "it never builds from source"
-                                      : "this device cannot build from source (no compiler, or an accelerator)",
+                                      : "this device cannot build from source (it reports no compiler)",
                        cmd);
 }
 
@@ -574,12 +582,11 @@ lrncl_status lrncl__store_init(lrncl_context *c) {
              lrncl_version_string(), c->device_name, dev_version, driver, platform);
 
     cl_bool compiler = CL_TRUE;
-    cl_device_type type = 0;
     if (clGetDeviceInfo(c->dev, CL_DEVICE_COMPILER_AVAILABLE, sizeof compiler, &compiler, NULL) != CL_SUCCESS)
         compiler = CL_TRUE; /* unknown: try, and let the build say */
-    if (clGetDeviceInfo(c->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS)
-        type = 0;
-    c->can_compile = compiler != CL_FALSE && !(type & CL_DEVICE_TYPE_ACCELERATOR);
+    /* The device's own word: FPGA boards report no compiler (their programs come from offline
+     * binaries), while an accelerator that has one (Intel's FPGA emulator, Oclgrind) builds. */
+    c->can_compile = compiler != CL_FALSE;
 
     c->cache_dir = cache_folder();
     if (c->cache_dir && lrncl__make_dirs(c->cache_dir) != 0) {

@@ -126,6 +126,7 @@ inline void lrn_across_bwd_nhwc(__global const lrn_t *xp, __global const lrn_t *
 inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, long i, float sqrt_a, float k) {
     long first = max(i - LRN_WIN_LO, 0L), last = min(i + LRN_WIN_HI, C - 1);
     float sum = 0.0f;
+    LRN_IN_ORDER
     for (long j = first; j <= last; ++j) {
         float t = LRN_LOAD(xp, (ulong)j * sC) * sqrt_a;
         sum += t * t;
@@ -342,6 +343,7 @@ __kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, _
         for (long c = c0; c < (long)c1; ++c) {
             long first = max(c - LRN_WIN_HI, 0L), last = min(c + LRN_WIN_LO, (long)C - 1);
             float acc = 0.0f;
+            LRN_IN_ORDER
             for (long i = first; i <= last; ++i) {
                 ulong at = (ulong)i * sC;
                 float s = sp ? sp[at] : lrn_across_scale_at(xp, sC, C, i, sqrt_a, k);

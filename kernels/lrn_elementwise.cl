@@ -25,6 +25,7 @@
 inline float lrn_ew_sq_sum(__global const lrn_t *xp, long c, long C, float sqrt_a) {
     long first = max(c - LRN_WIN_LO, 0L), last = min(c + LRN_WIN_HI, C - 1);
     float sum = 0.0f;
+    LRN_IN_ORDER
     for (long j = first; j <= last; ++j) {
         float t = LRN_LOAD(xp, j) * sqrt_a;
         float sq = t * t;
@@ -40,8 +41,10 @@ inline float lrn_ew_sq_sum(__global const lrn_t *xp, long h, long w, long H, lon
     long r0 = max(h - LRN_WIN_LO, 0L), r1 = min(h + LRN_WIN_HI, H - 1);
     long q0 = max(w - LRN_WIN_LO, 0L), q1 = min(w + LRN_WIN_HI, W - 1);
     float sum = 0.0f;
+    LRN_IN_ORDER
     for (long r = r0; r <= r1; ++r) {
         float row = 0.0f;
+        LRN_IN_ORDER
         for (long q = q0; q <= q1; ++q) {
             float t = LRN_LOAD(xp, (ulong)r * sH + (ulong)q * sW) * sqrt_a;
             row = fma(t, t, row); /* as lrn_within.cl's row sums */
@@ -94,6 +97,7 @@ __kernel void lrn_ew_bwd(__global const lrn_t *x, __global const lrn_t *y, __glo
     float acc = 0.0f, s;
 #if !LRN_WITHIN
     long first = max(c - LRN_WIN_HI, 0L), last = min(c + LRN_WIN_LO, (long)C - 1);
+    LRN_IN_ORDER
     for (long j = first; j <= last; ++j) {
         ulong at = pos + (ulong)j;
         float sj = sp ? sp[at] : k + lrn_ew_sq_sum(xp + pos, j, C, sqrt_a);
@@ -110,8 +114,10 @@ __kernel void lrn_ew_bwd(__global const lrn_t *x, __global const lrn_t *y, __glo
     const ulong base = (e - i) + (ulong)c; /* (n, 0, 0, c) */
     long r0 = max(h - LRN_WIN_HI, 0L), r1 = min(h + LRN_WIN_LO, (long)H - 1);
     long q0 = max(w - LRN_WIN_HI, 0L), q1 = min(w + LRN_WIN_LO, (long)W - 1);
+    LRN_IN_ORDER
     for (long r = r0; r <= r1; ++r) {
         float row = 0.0f;
+        LRN_IN_ORDER
         for (long q = q0; q <= q1; ++q) {
             ulong at = base + (ulong)r * sH + (ulong)q * sW;
             row += LRN_LOAD(dyp, at) * LRN_LOAD(yp, at) / sp[at];

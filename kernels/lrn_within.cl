@@ -104,6 +104,7 @@ LRN_INLINE lrn_vec lrn_within_row_sq(__global const lrn_t *rp, ulong sW, long W,
 #else
     long first = max(-(long)LRN_WIN_LO, -(w0 + LRN_VW - 1)), last = min((long)LRN_WIN_HI, W - 1 - w0);
     lrn_vec sum = 0.0f;
+    LRN_IN_ORDER
     for (long d = first; d <= last; ++d) {
         lrn_vec t = lrn_row_load(rp, w0 + d, W, sW, 0.0f) * sqrt_a;
         sum = fma(t, t, sum); /* explicit: every path rounds alike (lrn_common.cl) */
@@ -117,6 +118,7 @@ LRN_INLINE lrn_vec lrn_within_row_ratio(__global const lrn_t *dyr, __global cons
                                     ulong sW, long W, long w0) {
     long first = max(-(long)LRN_WIN_HI, -(w0 + LRN_VW - 1)), last = min((long)LRN_WIN_LO, W - 1 - w0);
     lrn_vec sum = 0.0f;
+    LRN_IN_ORDER
     for (long d = first; d <= last; ++d) {
         long q = w0 + d;
         sum += lrn_row_load(dyr, q, W, sW, 0.0f) * lrn_row_load(yr, q, W, sW, 0.0f) / lrn_row_load_f(sr, q, W, sW, 1.0f);
@@ -242,6 +244,7 @@ inline void lrn_within_fwd_rows(__global const lrn_t *xp, __global lrn_t *yp, __
     for (long h = h0; h < h1; ++h) {
         long first = max(h - LRN_WIN_LO, 0L), last = min(h + LRN_WIN_HI, (long)H - 1);
         lrn_vec sum = 0.0f;
+        LRN_IN_ORDER
         for (long row = first; row <= last; ++row)
             sum += lrn_within_row_sq(xp + (ulong)row * sH, sW, W, w0, sqrt_a);
 #endif
@@ -409,6 +412,7 @@ inline void lrn_within_bwd_rows(__global const lrn_t *xp, __global const lrn_t *
     for (long h = h0; h < h1; ++h) {
         long first = max(h - LRN_WIN_HI, 0L), last = min(h + LRN_WIN_LO, (long)H - 1);
         lrn_vec acc = 0.0f;
+        LRN_IN_ORDER
         for (long row = first; row <= last; ++row) {
             ulong rn = (ulong)row * sH;
             acc += lrn_within_row_ratio(dyp + rn, yp + rn, sp + rn, sW, W, w0);
