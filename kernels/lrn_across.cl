@@ -191,7 +191,7 @@ inline float lrn_across_scale_at(__global const lrn_t *xp, ulong sC, long C, lon
  * block (dimension 1 is n * ceil(C / CB), the blocks fastest); each block primes its window
  * from the channels below it and reads the ones above, so blocks agree bit for bit with one
  * walk over all C (in-place needs CB >= C: the host sees to it). */
-__kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+__kernel LRN_KERNEL_ATTR void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
                              ulong4 strides, ulong8 offs, uint CB) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
@@ -304,7 +304,7 @@ __kernel void lrn_across_fwd(__global const lrn_t *x, __global lrn_t *y, __globa
 
 /* dx[c] = dy[c] * scale[c]^-beta - 2ab * x[c] * SUM_{i in [c-hi, c+lo]} dy[i] * y[i] / scale[i].
  * scale may be NULL: it is then recomputed from x. */
-__kernel void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+__kernel LRN_KERNEL_ATTR void lrn_across_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
                              ulong4 strides, ulong8 offs, uint CB) {

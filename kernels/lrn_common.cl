@@ -273,22 +273,80 @@ LRN_INLINE void lrn_vstore_masked_f(__global float *p, long q, long n, lrn_vec v
 #define LRN_POW_NEG_BETA(s, beta) LRN_RSQRT(s)
 #elif LRN_BETA_PATH == 3
 #define LRN_POW_NEG_BETA(s, beta) (1.0f / (s))
-#elif LRN_VW == 8 && defined(__clang__)
-/* The general path in vector builds: lane by lane through the scalar builtins. PoCL's 8-wide
- * exp2/log2 round some results 1 ulp away from its scalar ones, which the scalar (GPU and FPGA)
- * kernels use, and every path must give the same bits. The same helper serves the float
- * instantiation of the column code (overloaded). */
+#else
+/* The general path: 2^(-beta * log2(s)), with log2 and exp2 written out in float operations
+ * that every implementation rounds alike (+, -, *, / correctly rounded, bit masks, rint, trunc,
+ * fmin, fmax, exact conversions of integers), never the builtins: OpenCL lets log2 and exp2 be
+ * 3 ulp off, and implementations round their vector and scalar forms differently (PoCL's
+ * 8-wide exp2/log2 about 1% of results 1-2 ulp apart; Intel's compilers, which vectorize scalar
+ * kernels across work-items, as much), so two kernel paths would differ in the last bits.
+ * log2 is fdlibm's e_log2f.c (FreeBSD; under 1 ulp), without branches; exp2 splits t into
+ * n + u, |u| <= 1/2, takes 2^u from its Taylor polynomial of degree 7 (truncation under 1e-8)
+ * and scales by 2^n in two exact steps. s = 0 gives +inf or 0, s = +inf gives 0 or +inf (by
+ * the sign of beta), and a NaN exponent stays NaN, as the builtins give. One definition, made
+ * for float and for the vector type, so scalar and vector code compute the same operations. */
+#define LRN_LOG2_IVLN2HI 1.4428710938e+00f  /* 0x3fb8b000 */
+#define LRN_LOG2_IVLN2LO -1.7605285393e-04f /* 0xb9389ad4 */
+#define LRN_LOG2_LG1 0.66666662693f         /* 0xaaaaaa.0p-24 */
+#define LRN_LOG2_LG2 0.40000972152f         /* 0xccce13.0p-25 */
+#define LRN_LOG2_LG3 0.28498786688f         /* 0x91e9ee.0p-25 */
+#define LRN_LOG2_LG4 0.24279078841f         /* 0xf89e26.0p-26 */
+#define LRN_DEFINE_POW_NEG_BETA(NAME, FT, IT)                                                      \
+    LRN_INLINE FT NAME(FT s, float beta) {                                                         \
+        const IT sub = s < (FT)0x1p-126f; /* zero or subnormal: scaled up by 2^25 */               \
+        IT hx = LRN_CAT(as_, IT)(select(s, s * 0x1p25f, sub));                                     \
+        IT k = select((IT)0, (IT)-25, sub) + ((hx >> 23) - 127);                                   \
+        hx &= 0x007fffff;                                                                          \
+        const IT i = (hx + 0x4afb0d) & 0x800000; /* m in [sqrt(2)/2, sqrt(2)) */                   \
+        const FT m = LRN_CAT(as_, FT)(hx | (i ^ 0x3f800000));                                      \
+        const FT y = LRN_CAT(convert_, FT)(k + (i >> 23));                                         \
+        const FT f = m - 1.0f, hfsq = 0.5f * f * f;                                                \
+        const FT q = f / (2.0f + f), z = q * q, w = z * z;                                         \
+        const FT r = q * (hfsq + (z * (LRN_LOG2_LG1 + w * LRN_LOG2_LG3) +                          \
+                                  w * (LRN_LOG2_LG2 + w * LRN_LOG2_LG4)));                         \
+        const FT hi = LRN_CAT(as_, FT)(LRN_CAT(as_, IT)(f - hfsq) & (IT)0xfffff000);               \
+        const FT lo = (f - hi) - hfsq + r;                                                         \
+        FT l2 = (lo + hi) * LRN_LOG2_IVLN2LO + lo * LRN_LOG2_IVLN2HI + hi * LRN_LOG2_IVLN2HI + y;  \
+        l2 = select(l2, (FT)(-INFINITY), s == (FT)0.0f);                                           \
+        l2 = select(l2, s + s, !(s < (FT)INFINITY)); /* +inf, NaN */                               \
+        const FT t = -beta * l2;                                                                   \
+        /* 2^t: 2^u by Horner, then 2^n1 * 2^n2 (each a normal power of two) */                    \
+        const FT tc = fmin(fmax(t, (FT)-152.0f), (FT)129.0f); /* beyond: 0 or +inf */              \
+        const FT n = rint(tc), u = tc - n;                                                         \
+        FT p = (FT)1.5252733804e-05f; /* ln2^7 / 7! */                                             \
+        p = p * u + 1.5403530393e-04f;                                                             \
+        p = p * u + 1.3333558146e-03f;                                                             \
+        p = p * u + 9.6181291076e-03f;                                                             \
+        p = p * u + 5.5504108665e-02f;                                                             \
+        p = p * u + 2.4022650696e-01f;                                                             \
+        p = p * u + 6.9314718056e-01f;                                                             \
+        p = p * u + 1.0f;                                                                          \
+        const FT n1 = trunc(n * 0.5f), n2 = n - n1;                                                \
+        const FT p1 = LRN_CAT(as_, FT)((LRN_CAT(convert_, IT)(n1) + 127) << 23);                   \
+        const FT p2 = LRN_CAT(as_, FT)((LRN_CAT(convert_, IT)(n2) + 127) << 23);                   \
+        const FT e = (p * p1) * p2;                                                                \
+        return select(e, t, t != t);                                                               \
+    }
+LRN_DEFINE_POW_NEG_BETA(lrn_pow_neg_beta_1, float, int)
+#if LRN_VW == 1
+#define LRN_POW_NEG_BETA(s, beta) lrn_pow_neg_beta_1((s), (beta))
+#else
+LRN_DEFINE_POW_NEG_BETA(lrn_pow_neg_beta_v, LRN_CAT(float, LRN_VW), LRN_CAT(int, LRN_VW))
+#if defined(__clang__)
+/* Vector builds call it on vectors and, in a plane's tail, on floats. */
 __attribute__((overloadable)) static inline float lrn_pow_neg_beta(float s, float beta) {
-    return exp2(-beta * log2(s));
+    return lrn_pow_neg_beta_1(s, beta);
 }
-__attribute__((overloadable)) static inline float8 lrn_pow_neg_beta(float8 s, float beta) {
-    return (float8)(lrn_pow_neg_beta(s.s0, beta), lrn_pow_neg_beta(s.s1, beta), lrn_pow_neg_beta(s.s2, beta),
-                    lrn_pow_neg_beta(s.s3, beta), lrn_pow_neg_beta(s.s4, beta), lrn_pow_neg_beta(s.s5, beta),
-                    lrn_pow_neg_beta(s.s6, beta), lrn_pow_neg_beta(s.s7, beta));
+__attribute__((overloadable)) static inline lrn_vec lrn_pow_neg_beta(lrn_vec s, float beta) {
+    return lrn_pow_neg_beta_v(s, beta);
 }
 #define LRN_POW_NEG_BETA(s, beta) lrn_pow_neg_beta((s), (beta))
 #else
+/* No overloading outside clang: vector builds there take the builtins, whose scalar and vector
+ * forms may round apart (docs/design.md, "Guarantees"). */
 #define LRN_POW_NEG_BETA(s, beta) exp2(-(beta) * log2(s))
+#endif
+#endif
 #endif
 
 /* LRN_IN_ORDER, before a loop that accumulates floating-point values over a trip count known
@@ -319,3 +377,12 @@ __attribute__((overloadable)) static inline float8 lrn_pow_neg_beta(float8 s, fl
         for (int lrn_i_ = 0; lrn_i_ < (len) - 1; ++lrn_i_) \
             (arr)[lrn_i_] = (arr)[lrn_i_ + 1]; \
     } while (0)
+
+/* LRN_KERNEL_ATTR, on the NDRange kernels: vector builds are vectorized by hand, which
+ * vec_type_hint tells the compiler. Intel's CPU compilers otherwise vectorize them again across
+ * work-items, and took 18-24 s to build one within-channel program here (9-12 s with it). */
+#if LRN_VW > 1
+#define LRN_KERNEL_ATTR __attribute__((vec_type_hint(lrn_vec)))
+#else
+#define LRN_KERNEL_ATTR
+#endif

@@ -261,7 +261,7 @@ inline void lrn_within_fwd_rows(__global const lrn_t *xp, __global lrn_t *yp, __
 }
 
 /* y = x * scale^-beta; y and scale may each be NULL (then not written). */
-__kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+__kernel LRN_KERNEL_ATTR void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
                              ulong4 strides, ulong8 offs, uint RB) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
@@ -431,7 +431,7 @@ inline void lrn_within_bwd_rows(__global const lrn_t *xp, __global const lrn_t *
 /* dx = dy * scale^-beta - 2ab * x * SUM over the mirrored box of dy*y/scale. Without a scale
  * (NULL), windows in registers recompute it (lrn_within_bwd_rows_noscale, sqrt_a and k used);
  * wide windows need one: the host computes it first when the caller has none. */
-__kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+__kernel LRN_KERNEL_ATTR void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
                              ulong4 strides, ulong8 offs, uint RB) {
@@ -597,7 +597,7 @@ LRN_INLINE void lrn_within_fwd_nhwc(__global const lrn_t *x, __global lrn_t *y, 
     }
 }
 
-__kernel void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
+__kernel LRN_KERNEL_ATTR void lrn_within_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta,
                              ulong4 strides, ulong8 offs, uint RB) {
     (void)strides;
@@ -663,7 +663,7 @@ LRN_INLINE void lrn_within_bwd_nhwc(__global const lrn_t *x, __global const lrn_
     }
 }
 
-__kernel void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
+__kernel LRN_KERNEL_ATTR void lrn_within_bwd(__global const lrn_t *x, __global const lrn_t *y, __global const lrn_t *dy,
                              __global const float *scale, __global lrn_t *dx,
                              uint C, uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
                              ulong4 strides, ulong8 offs, uint RB) {

@@ -916,12 +916,14 @@ Test(variants, layout_dtype_build_offsets_strides_do_not)
     lrncl_desc pytorch_same = base;
     pytorch_same.convention = PT;
 
-    /* GPUs run NHWC one work-item per element, and an across plan also builds the column walk
-     * for in-place forward: two programs. */
-    const char *cls = getenv("LRNCL_DEVICE_CLASS");
-    cl_device_type type = 0;
-    cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS);
-    const bool gpu_paths = cls && *cls ? strcmp(cls, "gpu") == 0 : !(type & CL_DEVICE_TYPE_CPU);
+    /* GPU kernels run NHWC one work-item per element, and an across plan also builds the column
+     * walk for in-place forward: two programs. The class is the one lrncl chose for this device. */
+    lrncl_context *other;
+    cr_assert(lrncl_context_create(tu.cl, tu.dev, &other) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    lrncl_plan *probe = tu_plan(other, &base); /* another context: this one's counts stay as they are */
+    const bool gpu_paths = strcmp(lrncl_plan_device_class(probe), "gpu") == 0;
+    lrncl_plan_release(probe);
+    lrncl_context_release(other);
     const size_t nhwc_builds = gpu_paths ? 2 : 1;
     const struct {
         const char *name;

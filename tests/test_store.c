@@ -188,7 +188,8 @@ Test(store, a_second_plan_finds_the_program_in_memory) {
     cr_expect(i1.origin == LRNCL_PROGRAM_BUILT && i2.origin == LRNCL_PROGRAM_MEMORY, "origins %s, %s",
               lrncl_program_origin_string(i1.origin), lrncl_program_origin_string(i2.origin));
     cr_expect(lrncl_context_program_count(c, LRNCL_PROGRAM_MEMORY) == 1);
-    cr_expect(strcmp(i1.variant, i2.variant) == 0 && strncmp(i1.variant, "across-lo2-hi2-", 15) == 0, "variant %s",
+    const char *prefix = strcmp(lrncl_plan_device_class(p1), "fpga") == 0 ? "fpga-across-lo2-hi2-" : "across-lo2-hi2-";
+    cr_expect(strcmp(i1.variant, i2.variant) == 0 && strncmp(i1.variant, prefix, strlen(prefix)) == 0, "variant %s",
               i1.variant);
     cr_expect(strstr(i1.options, "-DLRN_WIN_LO=2") != NULL, "options %s", i1.options);
     cr_expect(lrncl_context_program_count(c, (lrncl_program_origin)7) == 0);
@@ -461,9 +462,9 @@ Test(store, stale_and_foreign_bundles_are_refused) {
     size_t n;
     char *text = (char *)slurp(manifest, &n);
     text[n] = '\0';
-    char *line = strstr(text, "program\tacross-");
-    cr_assert(line != NULL, "no program line: %s", text);
-    char *crc = strchr(line + 8, '\t') + 1;
+    char *line = strstr(text, "\nprogram\t"); /* the one variant's line (fpga- first for the FPGA kernels) */
+    cr_assert(line != NULL && strstr(line, "across-lo2-hi2-") != NULL, "no program line: %s", text);
+    char *crc = strchr(line + 9, '\t') + 1;
     crc[0] = crc[0] == '0' ? '1' : '0';
     spill(manifest, text, n);
     lrncl_context *c = bundle_context(bundle);
@@ -490,7 +491,7 @@ Test(store, sources_for_an_offline_compiler_match_the_manifest) {
     cr_assert(count_files(bundle, ".cl", path, sizeof path) == 1);
     size_t n;
     unsigned char *src = slurp(path, &n);
-    cr_expect(n > 1000 && memmem(src, n, "lrn_within_fwd", 14) != NULL, "%s is not the kernel source", path);
+    cr_expect(n > 1000 && memmem(src, n, "within_fwd", 10) != NULL /* lrn_within_fwd, lrn_fpga_within_fwd */, "%s is not the kernel source", path);
     free(src);
     cr_assert(count_files(bundle, ".options", path, sizeof path) == 1);
     char *opts = (char *)slurp(path, &n);
@@ -513,7 +514,7 @@ Test(store, sources_for_an_offline_compiler_match_the_manifest) {
     cr_expect(count_files(bundle, ".cl", NULL, 0) == 2);
     manifest = (char *)slurp(path, &n);
     manifest[n] = '\0';
-    cr_expect(strstr(manifest, "program\twithin-") && strstr(manifest, "program\tacross-"), "manifest: %s", manifest);
+    cr_expect(strstr(manifest, "within-lo1-hi1-") && strstr(manifest, "across-lo2-hi2-"), "manifest: %s", manifest);
     free(manifest);
 }
 
@@ -569,6 +570,27 @@ Test(store, kernel_info_reports_the_launch_and_follows_the_tuning) {
     lrncl_desc a = across();
     lrncl_plan *p = tu_plan(tu.ctx, &a);
     lrncl_kernel_info k;
+    if (strcmp(lrncl_plan_device_class(p), "fpga") == 0) {
+        /* The FPGA kernels (the class lrncl chose for this device): one work-item each, the
+         * whole axis, under any tuning they accept. */
+        for (int kind = 0; kind < 3; kind++) {
+            cr_assert(lrncl_plan_kernel_info(p, (lrncl_kernel_kind)kind, 0, &k) == LRNCL_SUCCESS, "%s",
+                      lrncl_last_error());
+            cr_expect(k.global[0] == 1 && k.global[1] == 1 && k.local[0] == 1 && k.local[1] == 1 && k.slide_block == 9,
+                      "kind %d: global %zux%zu local %zux%zu block %zu", kind, k.global[0], k.global[1], k.local[0],
+                      k.local[1], k.slide_block);
+            cr_expect(strcmp(k.name, kind == LRNCL_KERNEL_BACKWARD ? "lrn_fpga_across_bwd" : "lrn_fpga_across_fwd") == 0,
+                      "%s", k.name);
+        }
+        lrncl_tuning t = {1, 9};
+        cr_assert(lrncl_plan_set_tuning(p, LRNCL_KERNEL_BACKWARD, &t) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+        cr_assert(lrncl_plan_kernel_info(p, LRNCL_KERNEL_BACKWARD, 0, &k) == LRNCL_SUCCESS);
+        cr_expect(k.source == LRNCL_TUNING_USER && k.slide_block == 9 && k.global[0] == 1);
+        cr_expect(lrncl_plan_kernel_info(p, LRNCL_KERNEL_FORWARD, 1, &k) == LRNCL_SUCCESS && k.slide_block == 9);
+        cr_expect(lrncl_plan_kernel_info(p, LRNCL_KERNEL_BACKWARD, 1, &k) == LRNCL_ERROR_UNSUPPORTED);
+        lrncl_plan_release(p);
+        return;
+    }
     for (int kind = 0; kind < 3; kind++) {
         cr_assert(lrncl_plan_kernel_info(p, (lrncl_kernel_kind)kind, 0, &k) == LRNCL_SUCCESS, "%s", lrncl_last_error());
         lrncl_tuning t;
