@@ -337,9 +337,12 @@ static lrncl_status refuse(const lrncl_context *c, const lrncl_desc *d, const ch
 lrncl_status lrncl__bundle_program(lrncl_context *c, const char *name, const char *options, unsigned long crc,
                                    const lrncl_desc *d, cl_program *out, int *said) {
     lrncl_manifest_line line;
-    if (c->bundle_old)
-        return refuse(c, d, "bundle", "has a manifest.txt of an older lrncl (no binary sizes or checksums), "
-                      "which is no longer loaded", said);
+    if (c->bundle_old) {
+        char what[4096 + 64];
+        snprintf(what, sizeof what, "bundle %s", c->bundle_dir);
+        return refuse(c, d, what, "has a manifest.txt of an older lrncl (no binary sizes or checksums), which is "
+                      "no longer loaded", said);
+    }
     if (!c->bundle_manifest || lrncl__manifest_find(c->bundle_manifest, name, &line) != 0 ||
         line.source_crc != crc)
         return LRNCL_ERROR_MISSING_BINARY; /* absent, or made from other source or options: stale */
