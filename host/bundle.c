@@ -314,8 +314,7 @@ lrncl_status lrncl__bundle_read_manifest(const char *dir, char **text, int *old)
     return st;
 }
 
-/* Caller holds c->lock. */
-static lrncl_status load_manifest(lrncl_context *c) {
+lrncl_status lrncl__bundle_load_manifest(lrncl_context *c) {
     free(c->bundle_manifest);
     c->bundle_manifest = NULL;
     lrncl_status st = lrncl__bundle_read_manifest(c->bundle_dir, &c->bundle_manifest, &c->bundle_old);
@@ -413,7 +412,7 @@ lrncl_status lrncl_context_set_bundle(lrncl_context *c, const char *dir) {
     c->bundle_dir = copy;
     c->bundle_manifest = NULL;
     c->bundle_old = 0;
-    lrncl_status st = copy ? load_manifest(c) : LRNCL_SUCCESS;
+    lrncl_status st = copy ? lrncl__bundle_load_manifest(c) : LRNCL_SUCCESS;
     if (st != LRNCL_SUCCESS) {
         free(c->bundle_dir);
         free(c->bundle_manifest);

@@ -51,7 +51,7 @@ lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_contex
     cl_device_fp_config fp = 0;
     c->cr_divide = clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS &&
                    (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
-    lrncl_status st = lrncl__store_init(c);
+    lrncl_status st = lrncl__store_init(c, NULL);
     if (st != LRNCL_SUCCESS) {
         lrncl_context_release(c);
         return st;

@@ -23,11 +23,12 @@ enum { ENTRY_HEAD = 8 + 4 + 8 + 4 };
 
 /* ---- the folder --------------------------------------------------------------------------- */
 
-/* The folder the settings name (malloc'd), or NULL with why (static text) when off. */
-static char *cache_folder(const char **why) {
-    const char *env = getenv("LRNCL_CACHE_DIR");
+/* The folder the settings name (malloc'd), or NULL with why (static text) when off. option: the
+ * context's own setting; NULL takes LRNCL_CACHE_DIR, else the XDG default. */
+static char *cache_folder(const char *option, const char **why) {
+    const char *env = option ? option : getenv("LRNCL_CACHE_DIR");
     if (env) {
-        *why = "LRNCL_CACHE_DIR is off";
+        *why = option ? "the context's cache_dir option is off" : "LRNCL_CACHE_DIR is off";
         return *env && strcmp(env, "off") != 0 ? strdup(env) : NULL;
     }
     const char *base = getenv("XDG_CACHE_HOME"), *tail = "/lrncl";
@@ -45,9 +46,9 @@ static char *cache_folder(const char **why) {
     return dir;
 }
 
-lrncl_status lrncl__cache_init(lrncl_context *c) {
+lrncl_status lrncl__cache_init(lrncl_context *c, const char *option) {
     const char *why = "";
-    char *dir = cache_folder(&why);
+    char *dir = cache_folder(option, &why);
     size_t n = (dir ? strlen(dir) : 0) + 256;
     c->cache_status = malloc(n);
     if (!c->cache_status) {
@@ -209,18 +210,18 @@ int lrncl__cache_load(lrncl_context *c, const char *name, const char *options, c
     return ok;
 }
 
-void lrncl__cache_save(lrncl_context *c, const lrncl_program_entry *e) {
+void lrncl__store_save(lrncl_context *c, const lrncl_variant *v, const char *name, cl_program prog) {
     const char *texts[2];
     size_t sizes[2], key_len = 0;
     char options[LRNCL_OPTIONS_MAX];
-    if (!c->cache_dir || lrncl__variant_program(c, &e->key, texts, sizes, options) != LRNCL_SUCCESS)
+    if (!c->cache_dir || lrncl__variant_program(c, v, texts, sizes, options) != LRNCL_SUCCESS)
         return;
-    char *key = entry_key(c, e->name, options, texts, sizes, &key_len);
-    char *path = key ? entry_path(c, e->name, key, key_len) : NULL;
+    char *key = entry_key(c, name, options, texts, sizes, &key_len);
+    char *path = key ? entry_path(c, name, key, key_len) : NULL;
     unsigned char *bin = NULL;
     size_t size = 0;
     /* Quietly nothing on failure: a cache that cannot be written only means no caching. */
-    if (path && lrncl__program_binary(e->program, &bin, &size) == CL_SUCCESS)
+    if (path && lrncl__program_binary(prog, &bin, &size) == CL_SUCCESS)
         entry_write(path, key, key_len, bin, size);
     free(bin);
     free(path);

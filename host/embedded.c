@@ -1,5 +1,5 @@
-/* embedded.c: the files embedded at build time by cmake/embed_kernels.cmake (the kernels, the
- * built-in tuning database), found by name. Calls no other host file. */
+/* embedded.c: the files built into the library (the kernels, the built-in tuning database), at
+ * the bottom of the host layers: it calls nothing of lrncl's. */
 #include "internal.h"
 
 #include <string.h>

@@ -181,9 +181,10 @@ lrncl_status lrncl__plan_variants(const lrncl_context *c, const lrncl_desc *d, l
  * descriptor, only words the LRNCL_ERROR_MISSING_BINARY message. */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, const lrncl_desc *d, cl_program *out,
                                 lrncl_program_info *info);
-/* program_store.c: the context's store settings (identity, cache folder, compiler) at creation,
- * and at release the rewrite of grown cache entries and the frees. */
-lrncl_status lrncl__store_init(lrncl_context *c);
+/* program_store.c: the context's store settings (identity, cache folder: cache_dir, else
+ * LRNCL_CACHE_DIR, else the XDG default; compiler) at creation, and at release the rewrite of
+ * grown cache entries and the frees. */
+lrncl_status lrncl__store_init(lrncl_context *c, const char *cache_dir);
 void lrncl__store_release(lrncl_context *c);
 
 /* builder.c: the variant's name, every field of lrncl_variant in order (a new field is one
@@ -210,15 +211,17 @@ cl_int lrncl__program_from_binary(lrncl_context *c, const unsigned char *bin, si
 /* builder.c: the program's device binary, malloc'd. */
 cl_int lrncl__program_binary(cl_program prog, unsigned char **bin, size_t *size);
 
-/* disk_cache.c: the cache folder at context creation (c->cache_dir only when this user owns it
- * and no one else can write it) and c->cache_status saying so; fails only for memory. */
-lrncl_status lrncl__cache_init(lrncl_context *c);
+/* disk_cache.c: the cache folder at context creation (option, else LRNCL_CACHE_DIR, else the XDG
+ * default; c->cache_dir only when this user owns it and no one else can write it) and
+ * c->cache_status saying so; fails only for memory. */
+lrncl_status lrncl__cache_init(lrncl_context *c, const char *option);
 /* disk_cache.c: the cached program of a variant (1 and *out), or 0: none, damaged, foreign, or
  * not a regular file of this user. Caller holds c->lock. */
 int lrncl__cache_load(lrncl_context *c, const char *name, const char *options, const char *const texts[2],
                       const size_t sizes[2], cl_program *out);
-/* disk_cache.c: writes e's binary as its entry (quietly nothing on failure). */
-void lrncl__cache_save(lrncl_context *c, const lrncl_program_entry *e);
+/* disk_cache.c: writes the disk cache entry of v (named name) from prog's binary, now; quietly
+ * nothing when the cache is off or the write fails. Reads only settings fixed at creation. */
+void lrncl__store_save(lrncl_context *c, const lrncl_variant *v, const char *name, cl_program prog);
 /* disk_cache.c: a disk cache entry, checked as bytes: magic, lengths against size, crc32.
  * 0 and the key and binary (pointers into data) when well formed, -1 otherwise. Pure. */
 int lrncl__store_parse_entry(const void *data, size_t size, const char **key, size_t *key_len,
@@ -255,6 +258,9 @@ int lrncl__bundle_check_binary(const lrncl_manifest_line *line, const char *name
  * not exist; *old when of an older format): LRNCL_ERROR_UNSUPPORTED with the reason for a folder
  * or manifest writable by others, not a folder or regular file, too large or damaged. */
 lrncl_status lrncl__bundle_read_manifest(const char *dir, char **text, int *old);
+/* bundle.c: reads and checks c->bundle_dir's manifest (lrncl__bundle_read_manifest) into
+ * c->bundle_manifest and c->bundle_old, and its device; caller holds c->lock or owns c alone. */
+lrncl_status lrncl__bundle_load_manifest(lrncl_context *c);
 /* bundle.c: LRNCL_ERROR_INVALID_DEVICE when the manifest names another device than c's. */
 lrncl_status lrncl__bundle_device_check(const lrncl_context *c, const char *dir, const char *manifest);
 /* bundle.c: the bundle's binary of a variant, checked against its manifest line before the

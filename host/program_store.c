@@ -144,7 +144,7 @@ static void flatten(char *s) {
             *s = ' ';
 }
 
-lrncl_status lrncl__store_init(lrncl_context *c) {
+lrncl_status lrncl__store_init(lrncl_context *c, const char *cache_dir) {
     char *dev_version = device_text(c->dev, CL_DEVICE_VERSION), *driver = device_text(c->dev, CL_DRIVER_VERSION);
     char *platform = platform_version(c->dev);
     c->device_name = device_text(c->dev, CL_DEVICE_NAME);
@@ -171,7 +171,7 @@ lrncl_status lrncl__store_init(lrncl_context *c) {
         type = 0;
     c->can_compile = compiler != CL_FALSE && !(type & CL_DEVICE_TYPE_ACCELERATOR);
 
-    st = lrncl__cache_init(c);
+    st = lrncl__cache_init(c, cache_dir);
 out:
     free(dev_version);
     free(driver);
@@ -184,7 +184,7 @@ void lrncl__store_release(lrncl_context *c) {
      * an assertion when the binary of a program made from a binary is read before any launch. */
     for (lrncl_program_entry *e = c->programs; e && c->cache_dir; e = e->next)
         if (e->origin == LRNCL_PROGRAM_BUILT)
-            lrncl__cache_save(c, e);
+            lrncl__store_save(c, &e->key, e->name, e->program);
     free(c->identity);
     free(c->device_name);
     free(c->cache_dir);
