@@ -112,10 +112,11 @@ static const struct {
      "                     [--binaries DIR]\n"
      "\n"
      "Makes the plan and prints what it would do: the device and the class of kernels\n"
-     "chosen, each kernel by name with the global and local sizes its runs enqueue, its\n"
-     "slide block and where its tuning came from, and each program with where it came\n"
-     "from (memory, bundle, disk cache, built) and its build options; then the time the\n"
-     "plan took to make.\n"
+     "chosen, whether the disk cache is used (and if not, why: LRNCL_CACHE_DIR=off, or a\n"
+     "folder of another user or writable by others), each kernel by name with the global\n"
+     "and local sizes its runs enqueue, its slide block and where its tuning came from,\n"
+     "and each program with where it came from (memory, bundle, disk cache, built) and\n"
+     "its build options; then the time the plan took to make.\n"
      "\n",
      1},
     {"demo",
