@@ -6,7 +6,8 @@
 # checksum bound to the variant) before the driver sees them, so truncated, damaged, swapped,
 # sparse and FIFO binaries are clean errors; bundles writable by others, damaged manifests and
 # manifests of an older lrncl are refused with the reason; a CRLF manifest reads; `lrncl compile`
-# repairs a damaged bundle; concurrent compiles into one folder keep every line.
+# repairs a damaged bundle; a vendor's binary is recorded by running --emit-source again;
+# concurrent compiles into one folder keep every line.
 # The second user is uid 4242 through chown (as root); without root those checks are skipped, and
 # say so. Usage: cli_disk_trust.sh path/to/lrncl path/to/golden   (KEEP_GOING=1: report every
 # failed check, not only the first)
@@ -177,6 +178,17 @@ cmd=$(sed 's/.*remake it with: lrncl //' "$dir/err")
 eval "\"\$lrncl\" $cmd" > /dev/null || fail "the command the message gives failed: lrncl $cmd"
 run_bundle "$x" || fail "after the command the message gives: $(cat "$dir/err")"
 restore
+
+# ---- a vendor's binary (here the device's own, as cli_fpga_bundle.sh does) is recorded by
+# running the --emit-source command again ----
+vb=$dir/vendor
+"$lrncl" compile --emit-source --input "$x" --output "$vb" > /dev/null || fail "compile --emit-source failed"
+cp "$f32" "$vb/$(basename "$f32")"
+b_keep=$b; b=$vb
+refused "a vendor's binary not yet recorded" "not recorded in manifest.txt"
+"$lrncl" compile --emit-source --input "$x" --output "$vb" > /dev/null || fail "compile --emit-source again failed"
+run_bundle "$x" || fail "the vendor's binary, recorded: $(cat "$dir/err")"
+b=$b_keep
 
 # ---- lrncl compile repairs what is damaged ----
 for damage in truncated empty folder; do
