@@ -297,7 +297,8 @@ lrncl_status lrncl__bundle_read_manifest(const char *dir, char **text, int *old)
     } else if (*text) {
         int k = lrncl__manifest_check(*text, size, why, sizeof why);
         if (k < 0)
-            st = lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "bundle manifest %s is damaged: %s", path, why);
+            st = lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "bundle manifest %s is damaged: %s (it is left as it is: "
+                             "repair it, or move it away and run lrncl compile again)", path, why);
         *old = k == 1;
         /* "\r\n" read as "\n" from here on */
         char *w = *text;
