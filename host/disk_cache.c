@@ -86,7 +86,9 @@ const char *lrncl_context_cache_status(const lrncl_context *c) {
     if (!c || !c->cache_status)
         return "off: no context";
     mtx_lock((mtx_t *)&c->lock);
-    if (c->cache_note[0])
+    if (c->bundle_only)
+        snprintf(text, sizeof text, "off: a binary-only context loads programs from its bundle only");
+    else if (c->cache_note[0])
         snprintf(text, sizeof text, "%s (%s)", c->cache_status, c->cache_note);
     else
         snprintf(text, sizeof text, "%s", c->cache_status);

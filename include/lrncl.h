@@ -249,8 +249,8 @@ LRNCL_API lrncl_status lrncl_context_set_bundle(lrncl_context *c, const char *di
  * lrncl_context_program_builds(c) equals lrncl_context_program_count(c, LRNCL_PROGRAM_BUILT). */
 LRNCL_API size_t       lrncl_context_program_count(const lrncl_context *c, lrncl_program_origin origin);
 /* Whether c uses a disk cache: "on: DIR", or "off: " and why (LRNCL_CACHE_DIR is off; DIR is
- * owned by another user, or writable by others; it cannot be created), with a problem found since
- * in parentheses. Never NULL; the text stays valid until the calling thread's next call. */
+ * owned by another user, or writable by others; it cannot be created; a binary-only context),
+ * with a problem found since in parentheses. Never NULL; the text stays valid until the calling thread's next call. */
 LRNCL_API const char  *lrncl_context_cache_status(const lrncl_context *c);
 /* "memory", "bundle", "disk cache", "built"; "unknown" otherwise. Never NULL. */
 LRNCL_API const char  *lrncl_program_origin_string(lrncl_program_origin origin);

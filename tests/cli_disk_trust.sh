@@ -122,6 +122,8 @@ refused() {
   [ ! -e "$dir/y.npy" ] || fail "$1: an output was written"
 }
 run_bundle "$x" || fail "the bundle does not run: $(cat "$dir/err")"
+"$lrncl" explain --binaries "$b" --input "$x" 2> /dev/null | grep -q '^disk cache: *off: a binary-only context' \
+  || fail "explain --binaries does not say that the disk cache is not used"
 size=$(stat -c %s "$f32")
 for n in 0 1 24 100 4096 $((size / 2)) $((size - 1)); do
   head -c $n "$dir/f32.good" > "$f32"

@@ -107,8 +107,7 @@ int cli_cmd_explain(const run_options *o) {
     cli_device_title(lrncl_context_device(ctx), 1, title, sizeof title);
     printf("device:       %s\n", title);
     printf("device class: %s kernels\n", lrncl_plan_device_class(plan));
-    printf("disk cache:   %s\n", o->binaries ? "not used (--binaries: programs from the bundle only)"
-                                              : lrncl_context_cache_status(ctx));
+    printf("disk cache:   %s\n", lrncl_context_cache_status(ctx));
     printf("problem:      %s, N=%zu C=%zu H=%zu W=%zu, %s %s\n",
            d.mode == LRNCL_WITHIN_CHANNEL ? "within-channel" : "across-channel", d.n, d.c, d.h, d.w,
            d.dtype == LRNCL_FLOAT16 ? "float16" : "float32", d.layout == LRNCL_LAYOUT_NHWC ? "NHWC" : "NCHW");
