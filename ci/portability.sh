@@ -153,8 +153,8 @@ for cls in cpu gpu fpga; do grind $cls; done
 # Portability: lrncl on four OpenCL implementations
 
 Written by \`ci/portability.sh\` (run by \`.ci/run\`) on $(date -u +%Y-%m-%d), $(nproc) CPU(s): $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //').
-PoCL, the fourth, runs every suite in \`ci/test.sh\`. What makes the bits agree everywhere, and the
-one case where they need not, is in docs/design.md ("Guarantees").
+PoCL, the fourth, runs every suite in \`ci/test.sh\`. What makes the bits agree everywhere, and
+where they need not, is in docs/design.md ("Guarantees").
 
 | implementation | version | device (as \`lrncl devices\` lists it) |
 |---|---|---|
@@ -171,8 +171,9 @@ the \`_portable\` entries (Intel's and Oclgrind's compilers target SPIR, so ever
 already the portable code), the store and command-line suites (about the program store and the
 command, not the device; PoCL runs them, and they follow the class of kernels lrncl chooses), and
 the random and gradcheck suites (long; golden, conventions and zero_k cover the same kernels);
-on Intel's CPU runtime, conventions on the gpu and fpga classes (its many programs take minutes
-to build there; the matrix and portability suites cover those classes' layouts and dtypes).
+on Intel's CPU runtime, conventions on the gpu and fpga classes (its many programs took 1-3
+minutes to build there on the cpu class, by load; the matrix and portability suites cover those
+classes' layouts and dtypes).
 
 | implementation | suite | class | result | tests | seconds |
 |---|---|---|---|---|---|
