@@ -13,6 +13,7 @@
  *   -D LRN_FPGA_LINE=<int>  the length of every line buffer (on-chip memory): across, the
  *                           positions per tile (NCHW, strided); within, the columns per tile
  * Optional:
+ *   -D LRN_FPGA_CTILE=<int> within, NHWC: channels per tile (default 8; 1 in NCHW and strided)
  *   -D LRN_FPGA_INTEL=1     adds Intel's max_global_work_dim(0) (single work-item kernels)
  *   -D LRN_FPGA_XILINX=1    adds Xilinx's xcl_pipeline_loop(1) to each kernel's main loop
  *
@@ -33,8 +34,12 @@
  *     iterations after it was written: a constant dependency distance.
  *   - across, NHWC: the channels are contiguous: each (n, h, w) position walks its channels (a
  *     tile of one position, whose line buffers are shift registers).
- *   - within: each plane row by row, in tiles of LRN_FPGA_LINE columns (contiguous in NCHW),
- *     the window's rows in line buffers.
+ *   - within, NCHW and strided: each plane row by row, in tiles of LRN_FPGA_LINE columns (a
+ *     tile's row is contiguous in NCHW), the window's rows in line buffers indexed by column.
+ *   - within, NHWC: the same walk over tiles of LRN_FPGA_CTILE channels, the tile's channels
+ *     innermost (contiguous there): line buffers indexed by (column, channel of the tile), and
+ *     each channel's last columns in a bank indexed by the channel (read back LRN_FPGA_CTILE
+ *     iterations after it was written).
  * Inside the loop there is no multiplication of indices: every address is an offset that
  * advances by additions (a stride per step), counters are 32-bit (uint), and 64-bit arithmetic
  * is left to the offsets and the trip count, where products of dimensions can exceed 2^32:
@@ -85,13 +90,6 @@
         for (int i = 0; i < (len); ++i) {                                                          \
             __VA_ARGS__;                                                                           \
         }                                                                                          \
-    } while (0)
-
-/* Shift register r of len slots: one step down, v into the top slot. */
-#define LRN_FPGA_PUSH(r, len, v)                                                                   \
-    do {                                                                                           \
-        LRN_TAPS(lrn_i_, (len) - 1, (r)[lrn_i_] = (r)[lrn_i_ + 1]);                                \
-        (r)[(len) - 1] = (v);                                                                      \
     } while (0)
 
 /* Line buffer lb of `rows` banks (rows of history, oldest first), entry `at` of each: col[p] =
@@ -258,20 +256,45 @@ LRN_FPGA_KERNEL void lrn_fpga_across_bwd(__global const lrn_t *restrict x, __glo
 
 #else /* LRN_WITHIN */
 
-/* The walk shared by the within kernels: planes (offset nb + cb), tiles of LRN_FPGA_LINE
- * columns from w0, rows r (offset rb), steps j along the tile's stream of `cols` columns (the
- * tile's width plus the window's reach, `extra`), loading column cin = w0 - reach + j (offset
- * cl; a uint that wraps below 0, so `cin < W` is the whole range test: W < 2^31). Declares
- * the walk's state and the trip count `total`. */
+/* Channels per tile of the within walk: NHWC rows hold every channel of a column together, so
+ * the walk takes a tile of LRN_FPGA_CTILE channels innermost (a contiguous run); NCHW and
+ * strided views walk one channel's plane at a time (contiguous rows in NCHW). */
+#ifndef LRN_FPGA_CTILE
+#define LRN_FPGA_CTILE (LRN_LAYOUT == 1 ? 8 : 1)
+#endif
+#if LRN_FPGA_CTILE < 1
+#error "LRN_FPGA_CTILE must be positive"
+#endif
+#define LRN_CT LRN_FPGA_CTILE
+
+/* The walk shared by the within kernels: per image (offset nb), tiles of LRN_CT channels from c
+ * (offset cb), tiles of LRN_FPGA_LINE columns from w0, rows r (offset rb), steps j along the
+ * tile's stream of `cols` columns (the tile's width plus the window's reach, `extra`), each
+ * step the tile's channels cc (offset ccb), loading column cin = w0 - reach + j (offset cl; a
+ * uint that wraps below 0, so `cin < W` is the whole range test: W < 2^31). Declares the walk's
+ * state and the trip count `total`; channels past C are idle steps. */
 #define LRN_TILE_WIDTH(W, w0) min((uint)LRN_FPGA_LINE, (W) - (w0))
 #define LRN_WITHIN_WALK(rows, reach, extra)                                                        \
-    const ulong tiles_ = (W + LRN_FPGA_LINE - 1) / LRN_FPGA_LINE;                                  \
-    const ulong total = N * C * (rows) * ((ulong)W + tiles_ * (extra));                            \
+    const ulong tiles_ = (W + LRN_FPGA_LINE - 1) / LRN_FPGA_LINE, ctiles_ = (C + LRN_CT - 1) / LRN_CT; \
+    const ulong total = N * ctiles_ * (rows) * ((ulong)W + tiles_ * (extra)) * LRN_CT;             \
     const ulong cl_start = 0 - (ulong)(reach) * sW, tile_step = (ulong)LRN_FPGA_LINE * sW;         \
-    ulong nb = 0, cb = 0, rb = 0, cl0 = cl_start, cl = cl_start;                                   \
-    uint c = 0, w0 = 0, r = 0, j = 0, cin = 0 - (uint)(reach), cols = LRN_TILE_WIDTH(W, 0) + (extra)
+    const ulong ct_step = (ulong)LRN_CT * sC;                                                      \
+    ulong nb = 0, cb = 0, ccb = 0, rb = 0, cl0 = cl_start, cl = cl_start;                          \
+    uint c = 0, cc = 0, w0 = 0, r = 0, j = 0, cin = 0 - (uint)(reach), cols = LRN_TILE_WIDTH(W, 0) + (extra)
 
 #define LRN_WITHIN_ADVANCE(rows, reach, extra)                                                     \
+    do {                                                                                           \
+        if (++cc < LRN_CT) {                                                                       \
+            ccb += sC;                                                                             \
+        } else {                                                                                   \
+            cc = 0;                                                                                \
+            ccb = 0;                                                                               \
+            LRN_WITHIN_NEXT_COLUMN(rows, reach, extra);                                            \
+        }                                                                                          \
+    } while (0)
+
+/* The next column of the stream, else the next row, tile, channel tile or image. */
+#define LRN_WITHIN_NEXT_COLUMN(rows, reach, extra)                                                 \
     do {                                                                                           \
         ++cin;                                                                                     \
         cl += sW;                                                                                  \
@@ -286,8 +309,9 @@ LRN_FPGA_KERNEL void lrn_fpga_across_bwd(__global const lrn_t *restrict x, __glo
                 if (w0 >= W) {                                                                     \
                     w0 = 0;                                                                        \
                     cl0 = cl_start;                                                                \
-                    cb += sC;                                                                      \
-                    if (++c == C) {                                                                \
+                    c += LRN_CT;                                                                   \
+                    cb += ct_step;                                                                 \
+                    if (c >= C) {                                                                  \
                         c = 0;                                                                     \
                         cb = 0;                                                                    \
                         nb += sN;                                                                  \
@@ -325,19 +349,21 @@ LRN_FPGA_KERNEL void lrn_fpga_within_fwd(__global const lrn_t *restrict x, __glo
     __global const lrn_t *xp = x + offs.s0;
     __global lrn_t *yp = y ? y + offs.s1 : 0;
     __global float *sp = scale ? scale + offs.s2 : 0;
-    float hx[LRN_WIN], col[LRN_WIN], lb[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE];
-    LRN_TAPS(p, LRN_WIN, hx[p] = 0.0f);
+    /* per channel of the tile: the row's last WIN-1 columns (hb), the window's rows (lb) */
+    float hx[LRN_WIN], col[LRN_WIN], hb[LRN_BANKS(LRN_WIN - 1)][LRN_CT];
+    float lb[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE * LRN_CT];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        const ulong plane = nb + cb;
-        const float v = r < H && cin < W ? LRN_LOAD(xp, plane + rb + cl) : 0.0f;
-        LRN_FPGA_PUSH(hx, LRN_WIN, v * sqrt_a);
+        const ulong plane = nb + cb + ccb;
+        const uint in_c = c + cc < C;
+        const float v = in_c && r < H && cin < W ? LRN_LOAD(xp, plane + rb + cl) : 0.0f;
+        LRN_LINE_COLUMN(hb, LRN_WIN - 1, cc, j, v * sqrt_a, hx);
         if (j >= LRN_WIN - 1) {
             const uint at = j - (LRN_WIN - 1);
             float rs, sum;
             LRN_ROW_SQ(hx, rs);
-            LRN_LINE_COLUMN(lb, LRN_WIN - 1, at, r, rs, col);
-            if (r >= LRN_WIN_HI) {
+            LRN_LINE_COLUMN(lb, LRN_WIN - 1, at * LRN_CT + cc, r, rs, col);
+            if (in_c && r >= LRN_WIN_HI) {
                 LRN_REG_SUM(col, LRN_WIN, sum);
                 const float s = k + sum;
                 const ulong o = plane + rb + cl - out_back;
@@ -369,23 +395,24 @@ inline void lrn_fpga_within_bwd_given(__global const lrn_t *restrict x, __global
     __global const lrn_t *xp = x + offs.s0, *yp = y + offs.s1, *dyp = dy + offs.s3;
     __global const float *sp = scale + offs.s2;
     __global lrn_t *dxp = dx + offs.s4;
-    float hr[LRN_WIN], col[LRN_WIN], lb[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE];
-    LRN_TAPS(p, LRN_WIN, hr[p] = 0.0f);
+    float hr[LRN_WIN], col[LRN_WIN], hb[LRN_BANKS(LRN_WIN - 1)][LRN_CT];
+    float lb[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE * LRN_CT];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        const ulong plane = nb + cb;
+        const ulong plane = nb + cb + ccb;
+        const uint in_c = c + cc < C;
         float ratio = 0.0f;
-        if (r < H && cin < W) {
+        if (in_c && r < H && cin < W) {
             const ulong o = plane + rb + cl;
             ratio = LRN_LOAD(dyp, o) * LRN_LOAD(yp, o) / sp[o];
         }
-        LRN_FPGA_PUSH(hr, LRN_WIN, ratio);
+        LRN_LINE_COLUMN(hb, LRN_WIN - 1, cc, j, ratio, hr);
         if (j >= LRN_WIN - 1) {
             const uint at = j - (LRN_WIN - 1);
             float rs, acc;
             LRN_ROW_RATIO_SUM(hr, rs);
-            LRN_LINE_COLUMN(lb, LRN_WIN - 1, at, r, rs, col);
-            if (r >= LRN_WIN_LO) {
+            LRN_LINE_COLUMN(lb, LRN_WIN - 1, at * LRN_CT + cc, r, rs, col);
+            if (in_c && r >= LRN_WIN_LO) {
                 LRN_REG_SUM(col, LRN_WIN, acc);
                 const ulong o = plane + rb + cl - out_back;
                 const float g = LRN_LOAD(dyp, o), xv = LRN_LOAD(xp, o);
@@ -413,20 +440,22 @@ inline void lrn_fpga_within_bwd_noscale(__global const lrn_t *restrict x, __glob
     const ulong out_back = (ulong)(LRN_WIN_LO + LRN_WIN_HI) * sH + (ulong)(LRN_WIN_LO + LRN_WIN_HI) * sW;
     __global const lrn_t *xp = x + offs.s0, *yp = y + offs.s1, *dyp = dy + offs.s3;
     __global lrn_t *dxp = dx + offs.s4;
+    /* per channel of the tile: the last WIN-1 columns of x and of the ratios (hbx, hbr); the
+     * rows of squares' sums (per column cs), of ratio sums (per column w) and of the scale */
     float hx[LRN_WIN], hr[LRN_WIN], col[LRN_WIN];
-    float lbs[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE + LRN_WIN - 1]; /* rows of squares' sums, per column cs */
-    float lbr[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE];               /* rows of ratio sums, per column w */
-    float sl[LRN_WIN_LO + 1][LRN_FPGA_LINE + LRN_WIN - 1];         /* the scale, lo + 1 rows, per column cs */
-    LRN_TAPS(p, LRN_WIN, hx[p] = 0.0f);
-    LRN_TAPS(p, LRN_WIN, hr[p] = 0.0f);
+    float hbx[LRN_BANKS(LRN_WIN - 1)][LRN_CT], hbr[LRN_BANKS(LRN_WIN - 1)][LRN_CT];
+    float lbs[LRN_BANKS(LRN_WIN - 1)][(LRN_FPGA_LINE + LRN_WIN - 1) * LRN_CT];
+    float lbr[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE * LRN_CT];
+    float sl[LRN_WIN_LO + 1][(LRN_FPGA_LINE + LRN_WIN - 1) * LRN_CT];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        const ulong plane = nb + cb;
-        const float v = r < H && cin < W ? LRN_LOAD(xp, plane + rb + cl) : 0.0f;
-        LRN_FPGA_PUSH(hx, LRN_WIN, v * sqrt_a);
+        const ulong plane = nb + cb + ccb;
+        const uint in_c = c + cc < C;
+        const float v = in_c && r < H && cin < W ? LRN_LOAD(xp, plane + rb + cl) : 0.0f;
+        LRN_LINE_COLUMN(hbx, LRN_WIN - 1, cc, j, v * sqrt_a, hx);
         float ratio = 0.0f;
         if (j >= LRN_WIN - 1) {
-            const uint at = j - (LRN_WIN - 1), cs = cin - LRN_WIN_HI;
+            const uint at = (j - (LRN_WIN - 1)) * LRN_CT + cc, cs = cin - LRN_WIN_HI;
             float rs, sum;
             LRN_ROW_SQ(hx, rs);
             LRN_LINE_COLUMN(lbs, LRN_WIN - 1, at, r, rs, col);
@@ -434,22 +463,23 @@ inline void lrn_fpga_within_bwd_noscale(__global const lrn_t *restrict x, __glob
             const float s = k + sum;
             LRN_TAPS(p, LRN_WIN_LO, sl[p][at] = sl[p + 1][at]);
             sl[LRN_WIN_LO][at] = s;
-            if (r >= LRN_WIN_HI && r - LRN_WIN_HI < H && cs < W) {
+            if (in_c && r >= LRN_WIN_HI && r - LRN_WIN_HI < H && cs < W) {
                 const ulong o = plane + rb + cl - ratio_back;
                 ratio = LRN_LOAD(dyp, o) * LRN_LOAD(yp, o) / s;
             }
         }
-        LRN_FPGA_PUSH(hr, LRN_WIN, ratio);
+        LRN_LINE_COLUMN(hbr, LRN_WIN - 1, cc, j, ratio, hr);
         if (j >= 2 * (LRN_WIN - 1)) {
             const uint at = j - 2 * (LRN_WIN - 1);
             float rr, acc;
             LRN_ROW_RATIO_SUM(hr, rr);
-            LRN_LINE_COLUMN(lbr, LRN_WIN - 1, at, (long)r - LRN_WIN_HI, rr, col);
-            if (r >= LRN_WIN_LO + LRN_WIN_HI) {
+            LRN_LINE_COLUMN(lbr, LRN_WIN - 1, at * LRN_CT + cc, (long)r - LRN_WIN_HI, rr, col);
+            if (in_c && r >= LRN_WIN_LO + LRN_WIN_HI) {
                 LRN_REG_SUM(col, LRN_WIN, acc);
                 const ulong o = plane + rb + cl - out_back;
                 const float g = LRN_LOAD(dyp, o), xv = LRN_LOAD(xp, o);
-                const float s = sl[0][at + LRN_WIN_HI]; /* the scale at (R-hi-lo, w): column cs = w */
+                /* the scale at (R-hi-lo, w): column cs = w */
+                const float s = sl[0][(at + LRN_WIN_HI) * LRN_CT + cc];
                 LRN_STORE(dxp, o, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc);
             }
         }

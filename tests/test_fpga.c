@@ -29,6 +29,8 @@ TestSuite(fpga, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
  * wider than this many columns are walked in tiles; across (NCHW, strided), planes of more
  * positions than this. */
 #define FPGA_LINE 128
+/* Channels per tile of the within walk in NHWC (lrn_fpga.cl LRN_FPGA_CTILE). */
+#define FPGA_CTILE 8
 
 static void use_class(const char *cls)
 {
@@ -147,22 +149,30 @@ Test(fpga, bitwise_equal_to_cpu_kernels)
 }
 
 /* Planes wider than a line buffer: the within kernels walk them in tiles of FPGA_LINE columns,
- * each re-reading the window's reach on both sides. */
+ * each re-reading the window's reach on both sides; NHWC in tiles of FPGA_CTILE channels too
+ * (the last one partly idle), several images. */
 Test(fpga, within_planes_wider_than_the_line_buffers)
 {
     uint64_t seed = tu_seed(UINT64_C(0xf96a0002));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    const size_t widths[] = {FPGA_LINE, FPGA_LINE + 1, 2 * FPGA_LINE + 37};
-    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
-        lrncl_desc d = tu_desc(EX, WI, 1, 0.9f, 0.75f, 1.0f, 1, 2, 6, widths[i]);
-        d.window_lo = i == 1 ? 2 : 4, d.window_hi = i == 1 ? 5 : 1;
-        if (i == 2) {
-            d.dtype = LRNCL_FLOAT16;
-            d.layout = LRNCL_LAYOUT_NHWC;
-        }
+    const struct {
+        size_t n, c, w;
+        int lo, hi;
+        lrncl_dtype dtype;
+        lrncl_layout layout;
+    } cases[] = {{1, 2, FPGA_LINE, 4, 1, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},
+                 {1, 2, FPGA_LINE + 1, 2, 5, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},
+                 {1, 2, 2 * FPGA_LINE + 37, 4, 1, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC},
+                 {2, 2 * FPGA_CTILE + 3, FPGA_LINE + 3, 1, 2, LRNCL_FLOAT32, LRNCL_LAYOUT_NHWC},
+                 {1, FPGA_CTILE, 9, 0, 3, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lrncl_desc d = tu_desc(EX, WI, 1, 0.9f, 0.75f, 1.0f, cases[i].n, cases[i].c, 6, cases[i].w);
+        d.window_lo = cases[i].lo, d.window_hi = cases[i].hi;
+        d.dtype = cases[i].dtype;
+        d.layout = cases[i].layout;
         char label[96];
-        snprintf(label, sizeof label, "seed=0x%" PRIx64 " width %zu", seed, widths[i]);
+        snprintf(label, sizeof label, "seed=0x%" PRIx64 " within case %zu", seed, i);
         expect_fpga_equals_cpu(label, &d, &g);
     }
 }
