@@ -195,7 +195,8 @@ Test(fpga, across_planes_wider_than_a_tile)
                  {2, 9, 3, 43, 1, 3, 0.6f, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},             /* 129: one position over */
                  {1, 12, 17, 17, 4, 0, 0.75f, LRNCL_FLOAT16, LRNCL_LAYOUT_NCHW},          /* 289 */
                  {2, 5, 11, 25, 0, 3, 1.0f, LRNCL_FLOAT32, LRNCL_LAYOUT_STRIDED},         /* 275, padded rows */
-                 {2, 6, 10, 13, 3, 3, 0.5f, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC}};
+                 {2, 6, 10, 13, 3, 3, 0.5f, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC},
+                 {1, 70, 12, 12, 31, 32, 0.75f, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW}}; /* 64 taps, 2 tiles */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lrncl_desc d = tu_desc(EX, AC, 1, 0.9f, cases[i].beta, 1.2f, cases[i].n, cases[i].c, cases[i].h, cases[i].w);
         d.window_lo = cases[i].lo, d.window_hi = cases[i].hi;
