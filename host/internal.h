@@ -145,13 +145,13 @@ lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *
 /* plan.c: layout and dtype validation; strides, span and element size. */
 lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 
-/* plan.c: work-items along dimension 0 (before rounding up to the work-group size). */
+/* launch.c: work-items along dimension 0 (before rounding up to the work-group size). */
 size_t lrncl__dim0_extent(const lrncl_plan *p);
-/* plan.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
+/* launch.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
 size_t lrncl__dim1_outer(const lrncl_plan *p);
-/* plan.c: the axis each work-item slides along: C across, H within. */
+/* launch.c: the axis each work-item slides along: C across, H within. */
 size_t lrncl__slide_extent(const lrncl_plan *p);
-/* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
+/* launch.c: whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
 /* workspace.c: whether a backward without a scale runs a forward pass into a workspace first
@@ -166,7 +166,7 @@ size_t lrncl__workspace_floats(const lrncl_plan *p);
  * LRNCL_ERROR_INVALID_DEVICE for another value. */
 lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls);
 
-/* plan.c: one kernel's launch, the one home of the sizes runs enqueue with and
+/* launch.c: one kernel's launch, the one home of the sizes runs enqueue with and
  * lrncl_plan_kernel_info reports. Caller holds p->lock or knows the tuning is not changing. */
 typedef struct lrncl_launch {
     cl_kernel kernel;
