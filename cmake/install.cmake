@@ -2,7 +2,7 @@
 #
 #   include/lrncl.h
 #   lib/liblrncl.so.0.1.0 (SONAME liblrncl.so.0), liblrncl.so, liblrncl.a
-#   bin/lrncl                                   (tools/CMakeLists.txt)
+#   bin/lrncl                                   (tools/cli/CMakeLists.txt)
 #   lib/cmake/lrncl/lrnclConfig.cmake, lrnclConfigVersion.cmake, lrnclTargets*.cmake
 #                                               find_package(lrncl CONFIG): lrncl::lrncl (shared),
 #                                               lrncl::lrncl_static
