@@ -244,12 +244,14 @@ typedef struct lrncl_warm {
     char kernel[64];             /* the kernel function */
     cl_uint work_dim;            /* 1 (FPGA kernels) or 2 */
     size_t local[2];
+    size_t global0;              /* dimension 0's global size: the plan's widest dimension,
+                                  rounded up to local[0] (dimension 1 is 1) */
     int backward;                /* the backward kernels' argument list (else the forward's) */
     int fpga;                    /* the FPGA kernels' last argument (N, a cl_ulong) */
 } lrncl_warm;
 enum { LRNCL_WARM_MAX = 4 };
-/* warmup.c: launches each of w[0..n) once, a single work-group on a 1x1x1x1 problem over small
- * scratch buffers, on a queue of its own, and waits. An OpenCL status as lrncl_status. */
+/* warmup.c: launches each of w[0..n) once on a 1x1x1x1 problem over small scratch buffers, on a
+ * queue of its own, and waits. An OpenCL status as lrncl_status. */
 lrncl_status lrncl__warm_program(cl_context ctx, cl_device_id dev, cl_program prog, const lrncl_warm *w, size_t n);
 /* plan.c: the launches of the plan's program `index` (0: its kernels; 1: the in-place column
  * walk) at the plan's work-group sizes; returns how many. */

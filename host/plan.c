@@ -422,6 +422,11 @@ static void add_warm(const lrncl_plan *p, const lrncl_launch *l, int backward, l
     w.work_dim = p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2;
     w.local[0] = l->local[0];
     w.local[1] = l->local[1];
+    /* PoCL specialises a work-group function for grids whose widest dimension is small, so the
+     * warm-up spans the plan's widest dimension; it runs along dimension 0, which the kernels
+     * guard (positions past the 1x1x1x1 problem return at once), with dimension 1 one wide. */
+    const size_t widest = l->global[0] > l->global[1] ? l->global[0] : l->global[1];
+    w.global0 = (widest + l->local[0] - 1) / l->local[0] * l->local[0];
     w.backward = backward;
     w.fpga = p->variant.family == LRNCL_FAMILY_FPGA;
     for (size_t i = 0; i < *n; ++i) /* one launch per kernel and local size */

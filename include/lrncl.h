@@ -337,7 +337,9 @@ typedef enum lrncl_bundle_content {
  * and each kernel is launched once at the plan's work-group sizes on small scratch buffers (on a
  * queue of the call's own) before the binary is read, so that a plan loading it compiles nothing
  * at its launches (PoCL compiles a work-group function per local size at the first launch);
- * a plan retuned to other work-group sizes compiles those at their first launch;
+ * a plan retuned to other work-group sizes compiles those at their first launch, and so does a
+ * problem whose variant the folder already held (its binary keeps the first problem's sizes:
+ * compile problems with other work-group sizes into a bundle of their own);
  * a device that cannot compile gives LRNCL_ERROR_UNSUPPORTED (use LRNCL_BUNDLE_SOURCES and the
  * vendor's compiler). Each file is written atomically. Returns what lrncl_plan_create would for d,
  * LRNCL_ERROR_BUILD_FAILED, LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device,

@@ -37,4 +37,15 @@ check across-training forward --input "$x" --output "$dir/y.npy" --scale-output 
 check across-backward backward --input "$x" --grad-output "$dy" --output "$dir/dx.npy"
 check within-forward forward --mode within --size 3 --input "$x" --output "$dir/y.npy"
 check within-backward backward --mode within --size 3 --input "$x" --grad-output "$dy" --output "$dir/dx.npy"
-echo "cli_bundle_launch: no work-group function generated at launch from the bundle (5 runs)"
+
+# A grid wider than PoCL's small-grid specialisation (131072 work-items along dimension 0): its
+# own work-group function, which compile's launches must cover too. A bundle of its own: a
+# variant already in a bundle keeps the binary of the problem it was compiled for. Input: zeros.
+wide=$dir/wide.npy
+head='{'"'"'descr'"'"': '"'"'<f4'"'"', '"'"'fortran_order'"'"': False, '"'"'shape'"'"': (1, 4, 1024, 1024), }'
+head=$(printf '%-117s' "$head")
+{ printf '\x93NUMPY\x01\x00\x76\x00%s\n' "$head"; head -c $((4 * 1024 * 1024 * 4)) /dev/zero; } > "$wide"
+b=$dir/bundle-wide
+"$lrncl" compile --input "$wide" --output "$b" > /dev/null || fail "compile (wide grid) failed"
+check wide-grid forward --input "$wide" --output "$dir/yw.npy"
+echo "cli_bundle_launch: no work-group function generated at launch from the bundle (6 runs)"
