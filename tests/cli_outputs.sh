@@ -6,7 +6,8 @@
 # succeeds replaces both outputs, keeping each file's mode (and owner, as root), writing through
 # a symbolic link to its target, syncing file and folder. Outputs that are not regular files
 # (devices, FIFOs, pipes through /dev/fd/N) are written in place and stay what they are. Two
-# outputs naming one file are refused.
+# outputs naming one file are refused. Commands whose standard output cannot be written
+# (> /dev/full) exit 1 with one line saying so.
 # Usage: cli_outputs.sh path/to/lrncl
 set -euo pipefail
 lrncl=$1
@@ -196,6 +197,19 @@ if command -v strace > /dev/null && strace -f -o /dev/null true 2> /dev/null; th
 else
   echo "cli_outputs: strace cannot run here: the fsync before and after the rename is not checked"
 fi
+
+# ---- commands whose standard output cannot be written ----
+for cmd in "devices" "explain ${params[*]} --shape 1x8x4x4" "--version" "--help" "forward --help" "tune --help" "bench --help" \
+           "compile ${params[*]} --shape 1x8x4x4 --output $dir/bundle"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$lrncl" $cmd > "$full" 2> "$dir/err"; rc=$?
+  set -e
+  [ $rc = 1 ] || fail "lrncl $cmd > $full exited $rc, not 1"
+  [ "$(wc -l < "$dir/err")" = 1 ] && grep -q "cannot write to standard output" "$dir/err" ||
+    fail "lrncl $cmd > $full: $(cat "$dir/err")"
+done
+keep+=(bundle)
 
 # Success replaces both.
 "$lrncl" forward "${params[@]}" --input "$golden/x.npy" --output "$dir/y.npy" --scale-output "$dir/s.npy" \
