@@ -186,7 +186,9 @@ else
   echo "cli_outputs: not root: keeping another user's ownership is not checked (only root may chown)"
 fi
 if command -v strace > /dev/null && strace -f -o /dev/null true 2> /dev/null; then
-  strace -f -qq -e trace=fsync,rename,renameat,renameat2 -o "$dir/trace" "$lrncl" "${fwd[@]}" \
+  # (LeakSanitizer cannot run under ptrace: off for this run of a sanitizer build)
+  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    strace -f -qq -e trace=fsync,rename,renameat,renameat2 -o "$dir/trace" "$lrncl" "${fwd[@]}" \
     --output "$dir/y.npy" 2> "$dir/err" || fail "the traced run failed: $(cat "$dir/err")"
   keep+=(trace)
   # the file's fsync, then its rename, then the folder's fsync
