@@ -151,6 +151,15 @@ printf 'before\n' > "$dir/appended"
 "$lrncl" "${fwd[@]}" --output /dev/fd/1 >> "$dir/appended" 2> "$dir/err" ||
   fail "--output /dev/fd/1 appending to a file failed: $(cat "$dir/err")"
 { printf 'before\n'; cat "$dir/ref.npy"; } | cmp -s - "$dir/appended" || fail "--output /dev/fd/1 did not append"
+# A reader that went away: an error (not a SIGPIPE death leaving the staged scale behind), and
+# the regular output unchanged. (true exits long before lrncl has computed anything.)
+set +e
+"$lrncl" "${fwd[@]}" --output /dev/fd/1 --scale-output "$dir/s.npy" 2> "$dir/err" | true
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" = 1 ] && grep -q "Broken pipe" "$dir/err" || fail "--output into a closed pipe: exit $rc: $(cat "$dir/err")"
+cmp -s "$dir/s.npy" "$dir/s.before" || fail "--output into a closed pipe changed s.npy"
+[ -z "$(ls -A "$dir" | grep -e '\.tmp-' -e '\.keep-' || true)" ] || fail "--output into a closed pipe left files behind"
 # A stream that fails (a full device on descriptor 1) is an error too.
 set +e
 "$lrncl" "${fwd[@]}" --output /dev/fd/1 > "$full" 2> "$dir/err"; rc=$?
