@@ -140,12 +140,11 @@ int cli_replace_open(cli_replace *r, const char *what, const char *path) {
     } else if (errno == ENOENT) {
         char *folder = folder_of(path);
         struct stat fst;
-        int found = folder && stat(folder, &fst) == 0;
-        int saved = errno;
+        int oom = !folder, found = !oom && stat(folder, &fst) == 0;
+        int saved = found && !S_ISDIR(fst.st_mode) ? ENOTDIR : errno;
         free(folder);
-        if (!found || !S_ISDIR(fst.st_mode)) {
-            cli_fail("%s %s: cannot write it: %s", what, path, !folder ? "out of memory" : found ? strerror(ENOTDIR)
-                                                                                                : strerror(saved));
+        if (oom || !found || !S_ISDIR(fst.st_mode)) {
+            cli_fail("%s %s: cannot write it: %s", what, path, oom ? "out of memory" : strerror(saved));
             return 0;
         }
         r->dev = fst.st_dev;
