@@ -381,7 +381,7 @@ static int link_backup(const char *path, char **backup) {
         if (errno != EEXIST)
             break;
     }
-    cli_fail("%s: cannot keep a copy of the existing file while replacing it (%s); nothing was written",
+    cli_fail("%s: cannot keep a copy of the existing file while replacing it (%s); no regular output was changed",
              path, strerror(errno));
     free(name);
     return 0;
@@ -407,7 +407,7 @@ int cli_outputs_commit(cli_outputs *o) {
         if (lstat(target, &st) == 0)
             ok = link_backup(target, &o->file[i].backup);
         else if (errno != ENOENT) {
-            cli_fail("%s: %s; nothing was written", target, strerror(errno));
+            cli_fail("%s: %s; no regular output was changed", target, strerror(errno));
             ok = 0;
         }
     }
@@ -416,7 +416,7 @@ int cli_outputs_commit(cli_outputs *o) {
         if (!r->target)
             continue;
         if (rename(r->temp, r->target) != 0) {
-            cli_fail("%s: cannot move the written file into place: %s; nothing was written", r->target,
+            cli_fail("%s: cannot move the written file into place: %s; no regular output was changed", r->target,
                      strerror(errno));
             ok = 0;
             break;
