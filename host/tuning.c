@@ -52,7 +52,7 @@ static size_t min_block(const lrncl_plan *p) {
  * touches a page per channel (a plane apart) and the hardware prefetchers lose track; short
  * walks ran 1.2-1.5x faster than whole columns on PoCL although each block re-reads the
  * window's reach. A block of b channels keeps b + lo + hi input planes and b planes per output
- * in flight; the best blocks measured keep that near CPU_STREAMS (docs/performance.md:
+ * in flight; the best blocks measured keep that near CPU_STREAMS (docs/performance-history.md:
  * window 5, 6 channels for inference and 4 for training; window 9, 4 and 3; the old rule,
  * the reach plus 2, made training 1.1-1.4x slower). With the window re-read from memory (wide
  * windows) the block only shapes the walk: the reach plus 2, at least 6. The backward re-reads
