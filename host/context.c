@@ -1,21 +1,11 @@
-/* context.c: lrncl contexts (the user's cl_context + device); their programs are in
- * program_store.c. */
+/* context.c: lrncl contexts (the user's cl_context + device), binary-only ones with their bundle
+ * (bundle.c); their programs are in program_store.c. */
 #include "internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Generated at build time by cmake/embed_kernels.cmake. */
-extern const struct lrncl_embedded_source lrncl_embedded_sources[];
-
-const struct lrncl_embedded_source *lrncl__embedded(const char *name) {
-    for (const struct lrncl_embedded_source *s = lrncl_embedded_sources; s->name; ++s)
-        if (strcmp(s->name, name) == 0)
-            return s;
-    return NULL;
-}
 
 lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_context **out) {
     lrncl__clear_error();
@@ -61,7 +51,7 @@ lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_contex
     cl_device_fp_config fp = 0;
     c->cr_divide = clGetDeviceInfo(dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS &&
                    (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
-    lrncl_status st = lrncl__store_init(c);
+    lrncl_status st = lrncl__store_init(c, NULL);
     if (st != LRNCL_SUCCESS) {
         lrncl_context_release(c);
         return st;
@@ -153,6 +143,25 @@ lrncl_status lrncl_context_create_default(lrncl_context **out) {
     st = lrncl_context_create(ctx, dev, out);
     clReleaseContext(ctx); /* the lrncl context holds its own reference */
     return st;
+}
+
+lrncl_status lrncl_context_create_from_bundle(cl_context ctx, cl_device_id dev, const char *dir,
+                                              lrncl_context **out) {
+    lrncl__clear_error();
+    if (!dir || !out)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_context_create_from_bundle: %s is NULL",
+                           !dir ? "dir" : "out");
+    lrncl_context *c = NULL;
+    lrncl_status st = lrncl_context_create(ctx, dev, &c);
+    if (st == LRNCL_SUCCESS)
+        st = lrncl_context_set_bundle(c, dir);
+    if (st != LRNCL_SUCCESS) {
+        lrncl_context_release(c);
+        return st;
+    }
+    c->bundle_only = 1;
+    *out = c;
+    return LRNCL_SUCCESS;
 }
 
 cl_context lrncl_context_cl(const lrncl_context *c) { return c ? c->ctx : NULL; }
