@@ -11,12 +11,12 @@ prefix=$tmp/prefix
 
 cmake --install "$build" --prefix "$prefix" > "$tmp/install.log"
 tools=(); [[ -x $build/tools/lrncl ]] && tools=(bin/lrncl)
-for f in include/lrncl.h lib/liblrncl.a lib/liblrncl.so lib/liblrncl.so.0 "${tools[@]}" \
+for f in include/lrncl.h lib/liblrncl.a lib/liblrncl.so lib/liblrncl.so.0.2 "${tools[@]}" \
          lib/cmake/lrncl/lrnclConfig.cmake lib/cmake/lrncl/lrnclConfigVersion.cmake lib/pkgconfig/lrncl.pc; do
   [[ -e $prefix/$f ]] || { echo "not installed: $f"; ls -R "$prefix"; exit 1; }
 done
 soname=$(objdump -p "$prefix/lib/liblrncl.so" | awk '/SONAME/ {print $2}')
-[[ $soname == liblrncl.so.0 ]] || { echo "SONAME is '$soname', expected liblrncl.so.0"; exit 1; }
+[[ $soname == liblrncl.so.0.2 ]] || { echo "SONAME is '$soname', expected liblrncl.so.0.2"; exit 1; }
 
 echo "== find_package(lrncl)"
 cmake -S "$src/tests/consumer" -B "$tmp/cmake-build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
@@ -25,8 +25,8 @@ cmake --build "$tmp/cmake-build" > "$tmp/build.log" || { cat "$tmp/build.log"; e
 "$tmp/cmake-build/consumer_shared"
 "$tmp/cmake-build/consumer_static"
 # The shared program must load the installed library, the static one none.
-ldd "$tmp/cmake-build/consumer_shared" | grep -q "$prefix/lib/liblrncl.so.0" ||
-  { echo "consumer_shared does not load $prefix/lib/liblrncl.so.0"; ldd "$tmp/cmake-build/consumer_shared"; exit 1; }
+ldd "$tmp/cmake-build/consumer_shared" | grep -q "$prefix/lib/liblrncl.so.0.2" ||
+  { echo "consumer_shared does not load $prefix/lib/liblrncl.so.0.2"; ldd "$tmp/cmake-build/consumer_shared"; exit 1; }
 if ldd "$tmp/cmake-build/consumer_static" | grep -q liblrncl; then
   echo "consumer_static loads a shared liblrncl"; exit 1
 fi
