@@ -2,7 +2,7 @@
 #
 #   include/lrncl.h
 #   lib/liblrncl.so.0.1.0 (SONAME liblrncl.so.0), liblrncl.so, liblrncl.a
-#   bin/lrncl, bin/lrncl-bench                  (tools/CMakeLists.txt; top level or LRNCL_BUILD_TOOLS)
+#   bin/lrncl, bin/lrncl-bench                  (tools/cli/, tools/bench/; top level or LRNCL_BUILD_TOOLS)
 #   lib/cmake/lrncl/lrnclConfig.cmake, lrnclConfigVersion.cmake, lrnclTargets*.cmake
 #                                               find_package(lrncl CONFIG): lrncl::lrncl (shared),
 #                                               lrncl::lrncl_static

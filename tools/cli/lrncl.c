@@ -1,7 +1,7 @@
 /* lrncl.c: the lrncl command-line program: usage and dispatch to the subcommands.
  *
  *   lrncl devices    list the OpenCL devices as platform:device indices, marking the default
- *                    (cli_device.c)
+ *                    (tools/common/cli_device.c)
  *   lrncl forward    LRN forward of a 4-D float32 or float16 .npy file, NCHW or NHWC
  *                    (optionally writing the float32 scale) (cli_run.c)
  *   lrncl backward   LRN backward: dx from x and dy (the forward runs first, with its scale)
