@@ -1,7 +1,7 @@
 /* bundle.c: program bundles, folders of per-variant device binaries (`<variant>.bin`, or a
- * vendor's offline-compiled binary dropped in under that name) with manifest.txt; the
- * binary-only context, lrncl_bundle_add (`lrncl compile`) and the command it prints for a
- * missing variant. docs/design.md, "Program store". */
+ * vendor's offline-compiled binary dropped in under that name) with manifest.txt; a context's
+ * bundle, lrncl_bundle_add (`lrncl compile`) and the command it prints for a missing variant.
+ * docs/design.md, "Program store". */
 #include "internal.h"
 
 #include <stdio.h>
@@ -116,25 +116,6 @@ lrncl_status lrncl_context_set_bundle(lrncl_context *c, const char *dir) {
     return st;
 }
 
-lrncl_status lrncl_context_create_from_bundle(cl_context ctx, cl_device_id dev, const char *dir,
-                                              lrncl_context **out) {
-    lrncl__clear_error();
-    if (!dir || !out)
-        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_context_create_from_bundle: %s is NULL",
-                           !dir ? "dir" : "out");
-    lrncl_context *c = NULL;
-    lrncl_status st = lrncl_context_create(ctx, dev, &c);
-    if (st == LRNCL_SUCCESS)
-        st = lrncl_context_set_bundle(c, dir);
-    if (st != LRNCL_SUCCESS) {
-        lrncl_context_release(c);
-        return st;
-    }
-    c->bundle_only = 1;
-    *out = c;
-    return LRNCL_SUCCESS;
-}
-
 /* ---- writing bundles ---------------------------------------------------------------------- */
 
 void lrncl__compile_command(const lrncl_desc *d, const char *dir, char *buf, size_t size) {
@@ -220,8 +201,9 @@ static int already_there(const char *dir, const char *old, const char *name, uns
 }
 
 /* Writes one variant's binary (or source and options) and appends its manifest line. */
-static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const char *dir, const char *old,
-                                lrncl_bundle_content what, char *lines, size_t lines_size) {
+static lrncl_status add_variant(lrncl_context *c, const lrncl_desc *d, size_t index, const lrncl_variant *v,
+                                const char *dir, const char *old, lrncl_bundle_content what, char *lines,
+                                size_t lines_size) {
     const char *texts[2];
     size_t sizes[2];
     char options[LRNCL_OPTIONS_MAX], name[LRNCL_VARIANT_NAME_MAX];
@@ -245,6 +227,17 @@ static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const 
         st = lrncl__build_variant(c, v, &prog);
         if (st != LRNCL_SUCCESS)
             return st;
+        /* Launched at the plan's work-group sizes first, as the disk cache writer does, so that
+         * the binary holds PoCL's work-group functions and runs from it compile nothing. */
+        lrncl_warm warm[LRNCL_WARM_MAX];
+        size_t nwarm = 0;
+        st = lrncl__plan_warm_list_for(c, d, index, prog, warm, &nwarm);
+        if (st == LRNCL_SUCCESS)
+            st = lrncl__warm_program(c->ctx, c->dev, prog, warm, nwarm);
+        if (st != LRNCL_SUCCESS) {
+            clReleaseProgram(prog);
+            return st;
+        }
         cl_int err = lrncl__program_binary(prog, &bin, &size);
         clReleaseProgram(prog);
         if (err != CL_SUCCESS)
@@ -285,7 +278,7 @@ lrncl_status lrncl_bundle_add(lrncl_context *c, const lrncl_desc *d, const char 
     }
     st = check_device(c, dir, old);
     for (size_t i = 0; i < count && st == LRNCL_SUCCESS; ++i)
-        st = add_variant(c, &vars[i], dir, old, what, lines, sizeof lines);
+        st = add_variant(c, d, i, &vars[i], dir, old, what, lines, sizeof lines);
     if (st != LRNCL_SUCCESS)
         goto out;
     size_t len = 0;

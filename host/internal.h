@@ -5,6 +5,7 @@
 #include "lrncl.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <threads.h>
 
@@ -92,6 +93,14 @@ struct lrncl_context {
     char *bundle_manifest;       /* its manifest.txt, NULL when absent */
     int bundle_only;             /* binary-only: programs from memory or the bundle, nothing else */
     int can_compile;             /* the device has a compiler and is not an accelerator */
+    /* settings (lrncl_context_options) read at each plan creation; unset: the environment's */
+    char *tuning_db;             /* NULL: LRNCL_TUNING_DB; "": the built-in database only */
+    int device_class;            /* an lrncl_device_class, or -1: LRNCL_DEVICE_CLASS or the type */
+    /* references (context.c) */
+    atomic_size_t refs;
+    int shared;                  /* in the registry of lrncl_context_create_shared */
+    struct lrncl_cache_writer *writer;  /* cache_writer.c; NULL until a program needs writing */
+    mtx_t writer_lock;           /* guards writer's creation */
 };
 enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
 /* Tunings, indexed by lrncl_kernel_kind: the forward kernel has two (inference, training). */
@@ -129,6 +138,8 @@ lrncl_status lrncl__cl_fail(cl_int err, const char *what);
 void lrncl__clear_error(void);
 void lrncl__set_error_text(const char *text);   /* for long texts such as build logs */
 
+/* plan.c: LRNCL_ERROR_NULL_ARGUMENT or LRNCL_ERROR_INVALID_VALUE (an unknown struct_size). */
+lrncl_status lrncl__desc_check(const lrncl_desc *d);
 /* plan.c: descriptor validation and reduction to canonical form (convention, window, a, k). */
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements);
 /* plan.c: layout and dtype validation; strides, span and element size. */
@@ -186,8 +197,12 @@ lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, const 
 lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_program *out);
 /* program_store.c: the context's store settings (identity, cache folder, compiler) at creation,
  * and at release the rewrite of grown cache entries and the frees. */
-lrncl_status lrncl__store_init(lrncl_context *c);
+lrncl_status lrncl__store_init(lrncl_context *c, const char *cache_dir);
 void lrncl__store_release(lrncl_context *c);
+/* program_store.c: writes the disk cache entry of v (named name) from prog's binary, now; quietly
+ * nothing when the cache is off or the write fails. Reads only settings fixed at creation, so
+ * any thread may call it. */
+void lrncl__store_save(lrncl_context *c, const lrncl_variant *v, const char *name, cl_program prog);
 /* program_store.c: a disk cache entry, checked as bytes: magic, lengths against size, crc32.
  * 0 and the key and binary (pointers into data) when well formed, -1 otherwise. Pure. */
 int lrncl__store_parse_entry(const void *data, size_t size, const char **key, size_t *key_len,
@@ -222,6 +237,36 @@ cl_int lrncl__program_binary(cl_program prog, unsigned char **bin, size_t *size)
  * database), by name without extension; NULL when absent. */
 struct lrncl_embedded_source { const char *name; const char *text; size_t size; };
 const struct lrncl_embedded_source *lrncl__embedded(const char *name);
+
+/* One launch of a kernel before its program's binary is read (warmup.c): PoCL compiles a
+ * work-group function per local size at the first launch and keeps it in the binary. */
+typedef struct lrncl_warm {
+    char kernel[64];             /* the kernel function */
+    cl_uint work_dim;            /* 1 (FPGA kernels) or 2 */
+    size_t local[2];
+    int backward;                /* the backward kernels' argument list (else the forward's) */
+    int fpga;                    /* the FPGA kernels' last argument (N, a cl_ulong) */
+} lrncl_warm;
+enum { LRNCL_WARM_MAX = 4 };
+/* warmup.c: launches each of w[0..n) once, a single work-group on a 1x1x1x1 problem over small
+ * scratch buffers, on a queue of its own, and waits. An OpenCL status as lrncl_status. */
+lrncl_status lrncl__warm_program(cl_context ctx, cl_device_id dev, cl_program prog, const lrncl_warm *w, size_t n);
+/* plan.c: the launches of the plan's program `index` (0: its kernels; 1: the in-place column
+ * walk) at the plan's work-group sizes; returns how many. */
+size_t lrncl__plan_warm_list(const lrncl_plan *p, size_t index, lrncl_warm out[LRNCL_WARM_MAX]);
+/* plan.c: the same for a plan of d on c whose program `index` is prog (lrncl_bundle_add, which
+ * builds its programs outside the store): the kernels made from prog, the tuning a plan would
+ * start from. */
+lrncl_status lrncl__plan_warm_list_for(lrncl_context *c, const lrncl_desc *d, size_t index, cl_program prog,
+                                       lrncl_warm out[LRNCL_WARM_MAX], size_t *n);
+
+/* cache_writer.c: the context's disk cache writer, a thread started by the first program handed
+ * to it. add: a program built from source (retained here) whose kernels w[0..n) are launched
+ * before its binary is read and written (lrncl__store_save). flush: waits until every program
+ * handed over is written. release: flush, then ends the thread. */
+void lrncl__writer_add(lrncl_context *c, const lrncl_variant *v, cl_program prog, const lrncl_warm *w, size_t n);
+void lrncl__writer_flush(lrncl_context *c);
+void lrncl__writer_release(lrncl_context *c);
 
 /* tuning.c: the plan's starting tuning of each kernel (database file, built-in, heuristic);
  * needs p->kernels. */

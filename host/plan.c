@@ -21,6 +21,20 @@ void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode) {
     d->use_k = 1;
     d->dtype = LRNCL_FLOAT32;
     d->layout = LRNCL_LAYOUT_NCHW;
+    d->struct_size = sizeof *d;
+}
+
+/* The sizes of lrncl_desc this library knows: only the current one (a later version that grows
+ * the struct will accept the older sizes and default the fields past them). */
+static int known_size(const lrncl_desc *d) { return d->struct_size == sizeof *d; }
+
+lrncl_status lrncl__desc_check(const lrncl_desc *d) {
+    if (!d)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "descriptor is NULL");
+    if (!known_size(d))
+        return lrncl__fail(LRNCL_ERROR_INVALID_VALUE, "descriptor struct_size is %zu, not %zu: call "
+                           "lrncl_desc_init before setting its fields", d->struct_size, sizeof *d);
+    return LRNCL_SUCCESS;
 }
 
 /* a * b into *out; 0 on overflow. */
@@ -41,7 +55,7 @@ static size_t count_elements(const lrncl_desc *d) {
     return count > SIZE_MAX / sizeof(float) ? 0 : count;
 }
 
-size_t lrncl_desc_elements(const lrncl_desc *d) { return d ? count_elements(d) : 0; }
+size_t lrncl_desc_elements(const lrncl_desc *d) { return d && known_size(d) ? count_elements(d) : 0; }
 
 static const char *convention_name(lrncl_convention c) {
     static const char *names[] = {"caffe", "pytorch", "onnx", "tensorflow", "cudnn", "miopen", "onednn", "explicit"};
@@ -49,8 +63,9 @@ static const char *convention_name(lrncl_convention c) {
 }
 
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements) {
-    if (!d)
-        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "descriptor is NULL");
+    lrncl_status st = lrncl__desc_check(d);
+    if (st != LRNCL_SUCCESS)
+        return st;
     if (d->mode != LRNCL_ACROSS_CHANNELS && d->mode != LRNCL_WITHIN_CHANNEL)
         return lrncl__fail(LRNCL_ERROR_INVALID_MODE, "mode %d is neither LRNCL_ACROSS_CHANNELS nor "
                            "LRNCL_WITHIN_CHANNEL", (int)d->mode);
@@ -215,15 +230,27 @@ lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *g) {
 
 size_t lrncl_desc_span(const lrncl_desc *d) {
     lrncl_geometry g;
-    if (!d || !count_elements(d))
+    if (!d || !known_size(d) || !count_elements(d))
         return 0;
     return lrncl__geometry(d, &g) == LRNCL_SUCCESS ? g.span : 0;
+}
+
+size_t lrncl_desc_bytes(const lrncl_desc *d, lrncl_tensor t) {
+    lrncl_geometry g;
+    if ((unsigned)t > LRNCL_TENSOR_DX || !d || !known_size(d) || !count_elements(d) ||
+        lrncl__geometry(d, &g) != LRNCL_SUCCESS)
+        return 0;
+    const size_t es = t == LRNCL_TENSOR_SCALE ? sizeof(float) : g.elem_size;
+    return g.span > SIZE_MAX / es ? 0 : g.span * es; /* a float16 view's float32 scale may overflow */
 }
 
 lrncl_status lrncl_desc_set_shape_nd(lrncl_desc *d, size_t n, size_t c, int rank, const size_t *dims) {
     lrncl__clear_error();
     if (!d || (rank > 0 && !dims))
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_desc_set_shape_nd: %s is NULL", !d ? "d" : "dims");
+    lrncl_status st = lrncl__desc_check(d);
+    if (st != LRNCL_SUCCESS)
+        return st;
     if (rank < 0)
         return lrncl__fail(LRNCL_ERROR_INVALID_SHAPE, "lrncl_desc_set_shape_nd: rank %d < 0", rank);
     size_t h = 1;
@@ -391,6 +418,121 @@ lrncl_status lrncl__plan_variants(const lrncl_context *c, const lrncl_desc *d, l
     return LRNCL_SUCCESS;
 }
 
+/* The plan's forward and backward kernels from prog, its variant's program. */
+static lrncl_status make_kernels(lrncl_plan *p, cl_program prog) {
+    static const char *names[5][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
+                                                  {"lrn_within_fwd", "lrn_within_bwd"},
+                                                  {"lrn_ew_fwd", "lrn_ew_bwd"},
+                                                  {"lrn_fpga_across_fwd", "lrn_fpga_across_bwd"},
+                                                  {"lrn_fpga_within_fwd", "lrn_fpga_within_bwd"}};
+    const int within = p->canon.mode == LRNCL_WITHIN_CHANNEL;
+    const int set = p->variant.family == LRNCL_FAMILY_FPGA ? 3 + within : p->variant.ew ? 2 : within;
+    for (int i = 0; i < LRNCL_K_COUNT; ++i) {
+        cl_int err;
+        p->kernels[i] = clCreateKernel(prog, names[set][i], &err);
+        if (err != CL_SUCCESS)
+            return lrncl__cl_fail(err, "clCreateKernel");
+    }
+    return LRNCL_SUCCESS;
+}
+
+/* The in-place column walk of an element-wise plan, from prog (the column-walk variant's). */
+static lrncl_status make_column_walk(lrncl_plan *p, cl_program prog) {
+    cl_int err;
+    p->inplace_fwd = clCreateKernel(prog, "lrn_across_fwd", &err);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clCreateKernel");
+    size_t kmax = 1;
+    lrncl_status st = lrncl__kernel_max_local(p, p->inplace_fwd, &kmax);
+    if (st == LRNCL_SUCCESS)
+        p->inplace_local = kmax >= 64 ? 64 : kmax;
+    return st;
+}
+
+static void add_warm(const lrncl_plan *p, const lrncl_launch *l, int backward, lrncl_warm *out, size_t *n) {
+    lrncl_warm w;
+    memset(&w, 0, sizeof w);
+    if (clGetKernelInfo(l->kernel, CL_KERNEL_FUNCTION_NAME, sizeof w.kernel, w.kernel, NULL) != CL_SUCCESS)
+        return;
+    w.kernel[sizeof w.kernel - 1] = '\0';
+    w.work_dim = p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2;
+    w.local[0] = l->local[0];
+    w.local[1] = l->local[1];
+    w.backward = backward;
+    w.fpga = p->variant.family == LRNCL_FAMILY_FPGA;
+    for (size_t i = 0; i < *n; ++i) /* one launch per kernel and local size */
+        if (!strcmp(out[i].kernel, w.kernel) && out[i].local[0] == w.local[0] && out[i].local[1] == w.local[1])
+            return;
+    if (*n < LRNCL_WARM_MAX)
+        out[(*n)++] = w;
+}
+
+size_t lrncl__plan_warm_list(const lrncl_plan *p, size_t index, lrncl_warm out[LRNCL_WARM_MAX]) {
+    size_t n = 0;
+    lrncl_launch l;
+    if (index == 0) {
+        static const lrncl_kernel_kind kinds[] = {LRNCL_KERNEL_FORWARD, LRNCL_KERNEL_FORWARD_TRAINING,
+                                                  LRNCL_KERNEL_BACKWARD};
+        for (int i = 0; i < 3; ++i) {
+            lrncl__launch_geometry(p, kinds[i], 0, &l);
+            add_warm(p, &l, kinds[i] == LRNCL_KERNEL_BACKWARD, out, &n);
+        }
+    } else if (p->inplace_fwd) {
+        lrncl__launch_geometry(p, LRNCL_KERNEL_FORWARD, 1, &l);
+        add_warm(p, &l, 0, out, &n);
+    }
+    return n;
+}
+
+/* A program this plan's creation built from source goes to the context's disk cache writer,
+ * with the launches that make its binary complete. */
+static void hand_to_cache_writer(const lrncl_plan *p) {
+    if (!p->owner->cache_dir)
+        return;
+    for (size_t i = 0; i < p->program_count; ++i) {
+        if (p->programs[i].origin != LRNCL_PROGRAM_BUILT)
+            continue;
+        cl_kernel k = i == 0 ? p->kernels[0] : p->inplace_fwd;
+        cl_program prog = NULL;
+        if (clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof prog, &prog, NULL) != CL_SUCCESS)
+            continue;
+        lrncl_variant v = p->variant;
+        if (i == 1)
+            v.ew = 0; /* the column walk */
+        lrncl_warm w[LRNCL_WARM_MAX];
+        size_t n = lrncl__plan_warm_list(p, i, w);
+        lrncl__writer_add(p->owner, &v, prog, w, n);
+    }
+}
+
+lrncl_status lrncl__plan_warm_list_for(lrncl_context *c, const lrncl_desc *d, size_t index, cl_program prog,
+                                       lrncl_warm out[LRNCL_WARM_MAX], size_t *n) {
+    lrncl_plan p;
+    memset(&p, 0, sizeof p);
+    *n = 0;
+    lrncl_status st = validate(d, &p.canon, &p.elements, &p.geom);
+    if (st == LRNCL_SUCCESS)
+        st = choose_variant(c, d, &p.canon, &p.variant, &p.device_class);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    p.owner = c;
+    p.desc = *d;
+    p.cpu = p.device_class == LRNCL_CLASS_CPU;
+    for (int i = 0; i < LRNCL_T_COUNT; ++i) /* until lrncl__tuning_init (the column walk has none) */
+        p.tuning[i].local_size = p.tuning[i].slide_block = 1;
+    st = index == 0 ? make_kernels(&p, prog) : make_column_walk(&p, prog);
+    if (st == LRNCL_SUCCESS && index == 0)
+        st = lrncl__tuning_init(&p);
+    if (st == LRNCL_SUCCESS)
+        *n = lrncl__plan_warm_list(&p, index, out);
+    for (int i = 0; i < LRNCL_K_COUNT; ++i)
+        if (p.kernels[i])
+            clReleaseKernel(p.kernels[i]);
+    if (p.inplace_fwd)
+        clReleaseKernel(p.inplace_fwd);
+    return st;
+}
+
 lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out) {
     lrncl__clear_error();
     if (!c || !out)
@@ -423,21 +565,9 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     if (st != LRNCL_SUCCESS)
         goto fail;
     p->program_count = 1;
-    static const char *names[5][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
-                                                  {"lrn_within_fwd", "lrn_within_bwd"},
-                                                  {"lrn_ew_fwd", "lrn_ew_bwd"},
-                                                  {"lrn_fpga_across_fwd", "lrn_fpga_across_bwd"},
-                                                  {"lrn_fpga_within_fwd", "lrn_fpga_within_bwd"}};
-    const int within = canon.mode == LRNCL_WITHIN_CHANNEL;
-    const int set = p->variant.family == LRNCL_FAMILY_FPGA ? 3 + within : p->variant.ew ? 2 : within;
-    for (int i = 0; i < LRNCL_K_COUNT; ++i) {
-        cl_int err;
-        p->kernels[i] = clCreateKernel(prog, names[set][i], &err);
-        if (err != CL_SUCCESS) {
-            st = lrncl__cl_fail(err, "clCreateKernel");
-            goto fail;
-        }
-    }
+    st = make_kernels(p, prog);
+    if (st != LRNCL_SUCCESS)
+        goto fail;
     clReleaseProgram(prog); /* the kernels keep it alive */
     prog = NULL;
     /* In-place forward needs the column walk (each x read before its own y is written). */
@@ -448,23 +578,16 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
         if (st != LRNCL_SUCCESS)
             goto fail;
         p->program_count = 2;
-        cl_int err;
-        p->inplace_fwd = clCreateKernel(prog, "lrn_across_fwd", &err);
-        if (err != CL_SUCCESS) {
-            st = lrncl__cl_fail(err, "clCreateKernel");
-            goto fail;
-        }
-        clReleaseProgram(prog);
-        prog = NULL;
-        size_t kmax = 1;
-        st = lrncl__kernel_max_local(p, p->inplace_fwd, &kmax);
+        st = make_column_walk(p, prog);
         if (st != LRNCL_SUCCESS)
             goto fail;
-        p->inplace_local = kmax >= 64 ? 64 : kmax;
+        clReleaseProgram(prog);
+        prog = NULL;
     }
     st = lrncl__tuning_init(p);
     if (st != LRNCL_SUCCESS)
         goto fail;
+    hand_to_cache_writer(p);
     *out = p;
     return LRNCL_SUCCESS;
 

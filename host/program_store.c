@@ -437,9 +437,10 @@ static lrncl_status find_program(lrncl_context *c, const lrncl_variant *v, const
     } else if (!c->can_compile) {
         st = missing(c, name, d);
     } else {
-        /* Written to the cache when the context is released, not now: PoCL adds the work-group
-         * function of each local size to the binary at the first launch, but only until the
-         * binary is first read (it keeps what it serialised then). */
+        /* Not written now: PoCL adds the work-group function of each local size to the binary at
+         * the first launch, but only until the binary is first read (it keeps what it serialised
+         * then). The plan hands it to the context's writer (cache_writer.c), which launches the
+         * kernels first. */
         st = build_program(c, texts, sizes, e->options, &e->program);
         if (st == LRNCL_SUCCESS)
             e->origin = LRNCL_PROGRAM_BUILT;
@@ -536,8 +537,9 @@ static void flatten(char *s) {
             *s = ' ';
 }
 
-static char *cache_folder(void) {
-    const char *env = getenv("LRNCL_CACHE_DIR");
+/* option: lrncl_context_options.cache_dir; NULL takes LRNCL_CACHE_DIR, else the XDG default. */
+static char *cache_folder(const char *option) {
+    const char *env = option ? option : getenv("LRNCL_CACHE_DIR");
     if (env)
         return *env && strcmp(env, "off") != 0 ? strdup(env) : NULL;
     const char *base = getenv("XDG_CACHE_HOME"), *tail = "/lrncl";
@@ -554,7 +556,7 @@ static char *cache_folder(void) {
     return dir;
 }
 
-lrncl_status lrncl__store_init(lrncl_context *c) {
+lrncl_status lrncl__store_init(lrncl_context *c, const char *cache_dir) {
     char *dev_version = device_text(c->dev, CL_DEVICE_VERSION), *driver = device_text(c->dev, CL_DRIVER_VERSION);
     char *platform = platform_version(c->dev);
     c->device_name = device_text(c->dev, CL_DEVICE_NAME);
@@ -581,7 +583,7 @@ lrncl_status lrncl__store_init(lrncl_context *c) {
         type = 0;
     c->can_compile = compiler != CL_FALSE && !(type & CL_DEVICE_TYPE_ACCELERATOR);
 
-    c->cache_dir = cache_folder();
+    c->cache_dir = cache_folder(cache_dir);
     if (c->cache_dir && lrncl__make_dirs(c->cache_dir) != 0) {
         free(c->cache_dir); /* no folder: no caching, and no error */
         c->cache_dir = NULL;
@@ -593,24 +595,21 @@ out:
     return st;
 }
 
+void lrncl__store_save(lrncl_context *c, const lrncl_variant *v, const char *name, cl_program prog) {
+    const char *texts[2];
+    size_t sizes[2], key_len = 0;
+    char options[LRNCL_OPTIONS_MAX];
+    if (!c->cache_dir || lrncl__variant_program(c, v, texts, sizes, options) != LRNCL_SUCCESS)
+        return;
+    char *key = entry_key(c, name, options, texts, sizes, &key_len);
+    char *path = key ? entry_path(c, name, key, key_len) : NULL;
+    if (path)
+        disk_save(path, prog, key, key_len);
+    free(path);
+    free(key);
+}
+
 void lrncl__store_release(lrncl_context *c) {
-    /* Only programs built here: one loaded from the cache is already there, and PoCL 3.1 fails
-     * an assertion when the binary of a program made from a binary is read before any launch. */
-    for (lrncl_program_entry *e = c->programs; e && c->cache_dir; e = e->next) {
-        if (e->origin != LRNCL_PROGRAM_BUILT)
-            continue;
-        const char *texts[2];
-        size_t sizes[2], key_len = 0;
-        char options[LRNCL_OPTIONS_MAX];
-        if (lrncl__variant_program(c, &e->key, texts, sizes, options) != LRNCL_SUCCESS)
-            continue;
-        char *key = entry_key(c, e->name, options, texts, sizes, &key_len);
-        char *path = key ? entry_path(c, e->name, key, key_len) : NULL;
-        if (path)
-            disk_save(path, e->program, key, key_len);
-        free(path);
-        free(key);
-    }
     free(c->identity);
     free(c->device_name);
     free(c->cache_dir);

@@ -63,6 +63,7 @@ const char *lrncl_status_string(lrncl_status s) {
     case LRNCL_ERROR_INVALID_CONVENTION: return "invalid convention, or a mode the convention does not define";
     case LRNCL_ERROR_INVALID_LAYOUT: return "invalid layout, dtype or strides";
     case LRNCL_ERROR_MISSING_BINARY: return "a program binary is missing and this context may not build it";
+    case LRNCL_ERROR_INVALID_VALUE: return "invalid value (a struct not set up by its init call, or an option outside its set)";
     }
     if ((int)s < 0 && (int)s > -1000) {
         const char *name = cl_error_name((cl_int)s);
