@@ -1,6 +1,6 @@
 /* test_conventions.c: what the descriptor says beyond Caffe's float32 NCHW: every convention in
  * every mode it defines (even and odd sizes) against the float64 reference; the reference's own
- * mapping checked against SPEC section 2's table by a loop written here; EXPLICIT windows equal
+ * mapping checked against docs/conventions.md's table by a loop written here; EXPLICIT windows equal
  * to the convention they imitate; NHWC equal to NCHW; strided, padded views with offsets (and
  * nothing outside them written); in-place forward; float16 storage, also with inputs whose
  * squares overflow float16; lrncl_desc_set_shape_nd; and which descriptor fields make a new
@@ -156,7 +156,7 @@ Test(conventions, against_reference)
     free(x);
 }
 
-/* ---- the mapping itself, from SPEC section 2's table, with a loop written here ------------ */
+/* ---- the mapping itself, from docs/conventions.md's table, with a loop written here ------ */
 struct own_case {
     const char *name;
     lrncl_convention conv;
