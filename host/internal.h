@@ -145,13 +145,13 @@ lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *
 /* plan.c: layout and dtype validation; strides, span and element size. */
 lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 
-/* plan.c: work-items along dimension 0 (before rounding up to the work-group size). */
+/* launch.c: work-items along dimension 0 (before rounding up to the work-group size). */
 size_t lrncl__dim0_extent(const lrncl_plan *p);
-/* plan.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
+/* launch.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
 size_t lrncl__dim1_outer(const lrncl_plan *p);
-/* plan.c: the axis each work-item slides along: C across, H within. */
+/* launch.c: the axis each work-item slides along: C across, H within. */
 size_t lrncl__slide_extent(const lrncl_plan *p);
-/* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
+/* launch.c: whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
 /* workspace.c: whether a backward without a scale runs a forward pass into a workspace first
@@ -166,7 +166,7 @@ size_t lrncl__workspace_floats(const lrncl_plan *p);
  * LRNCL_ERROR_INVALID_DEVICE for another value. */
 lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls);
 
-/* plan.c: one kernel's launch, the one home of the sizes runs enqueue with and
+/* launch.c: one kernel's launch, the one home of the sizes runs enqueue with and
  * lrncl_plan_kernel_info reports. Caller holds p->lock or knows the tuning is not changing. */
 typedef struct lrncl_launch {
     cl_kernel kernel;
@@ -244,12 +244,14 @@ typedef struct lrncl_warm {
     char kernel[64];             /* the kernel function */
     cl_uint work_dim;            /* 1 (FPGA kernels) or 2 */
     size_t local[2];
+    size_t global0;              /* dimension 0's global size: the plan's widest dimension,
+                                  rounded up to local[0] (dimension 1 is 1) */
     int backward;                /* the backward kernels' argument list (else the forward's) */
     int fpga;                    /* the FPGA kernels' last argument (N, a cl_ulong) */
 } lrncl_warm;
 enum { LRNCL_WARM_MAX = 4 };
-/* warmup.c: launches each of w[0..n) once, a single work-group on a 1x1x1x1 problem over small
- * scratch buffers, on a queue of its own, and waits. An OpenCL status as lrncl_status. */
+/* warmup.c: launches each of w[0..n) once on a 1x1x1x1 problem over small scratch buffers, on a
+ * queue of its own, and waits. An OpenCL status as lrncl_status. */
 lrncl_status lrncl__warm_program(cl_context ctx, cl_device_id dev, cl_program prog, const lrncl_warm *w, size_t n);
 /* plan.c: the launches of the plan's program `index` (0: its kernels; 1: the in-place column
  * walk) at the plan's work-group sizes; returns how many. */

@@ -274,13 +274,6 @@ static lrncl_beta_path beta_path_of(float beta) {
     return LRNCL_BETA_GENERAL;
 }
 
-/* Whether the variant runs its vector along the channels: NHWC with the window in registers
- * (across: one work-item per position walks its channels LRN_VW at a time; within: one
- * work-item per (n, column, group of LRN_VW channels) slides down the rows). */
-static int vector_along_channels(const lrncl_variant *v) {
-    return v->vw > 1 && v->layout == LRNCL_LAYOUT_NHWC;
-}
-
 /* CPUs (PoCL) vectorise poorly across work-items that each loop over channels or rows, so each
  * work-item carries vectors of 8 elements adjacent in memory; GPUs coalesce scalar work-items.
  * NCHW: 8 adjacent positions (h*w across, w within). NHWC with a register window: 8 adjacent
@@ -295,35 +288,6 @@ static int choose_vector_width(int cpu, const lrncl_variant *v) {
  * neighbouring work-items C elements apart, and their loads would not coalesce. */
 static int choose_elementwise(const lrncl_variant *v) {
     return v->layout == LRNCL_LAYOUT_NHWC && v->vw == 1;
-}
-
-int lrncl__vector_along_channels(const lrncl_plan *p) {
-    return vector_along_channels(&p->variant);
-}
-
-size_t lrncl__dim0_extent(const lrncl_plan *p) {
-    const lrncl_desc *d = &p->desc;
-    if (p->variant.ew)
-        return d->h * d->w * d->c; /* every element of an image; dimension 1 is n */
-    size_t extent = p->canon.mode == LRNCL_WITHIN_CHANNEL ? d->w : d->h * d->w;
-    if (vector_along_channels(&p->variant)) {
-        if (p->canon.mode == LRNCL_ACROSS_CHANNELS)
-            return extent; /* one work-item per h*w position; the vector walks its channels */
-        /* within: one work-item per (pair of columns, group of vw channels), the groups fastest;
-         * the pair is LRN_NHWC_COLS in lrn_within.cl */
-        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * ((extent + 1) / 2);
-    }
-    return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
-}
-
-size_t lrncl__dim1_outer(const lrncl_plan *p) {
-    const lrncl_desc *d = &p->desc;
-    int per_image = p->canon.mode == LRNCL_ACROSS_CHANNELS || vector_along_channels(&p->variant) || p->variant.ew;
-    return per_image ? d->n : d->n * d->c;
-}
-
-size_t lrncl__slide_extent(const lrncl_plan *p) {
-    return p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
 }
 
 /* The FPGA kernels (lrn_fpga.cl): one work-item, scalar, the window a build-time shift register.
@@ -458,6 +422,11 @@ static void add_warm(const lrncl_plan *p, const lrncl_launch *l, int backward, l
     w.work_dim = p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2;
     w.local[0] = l->local[0];
     w.local[1] = l->local[1];
+    /* PoCL specialises a work-group function for grids whose widest dimension is small, so the
+     * warm-up spans the plan's widest dimension; it runs along dimension 0, which the kernels
+     * guard (positions past the 1x1x1x1 problem return at once), with dimension 1 one wide. */
+    const size_t widest = l->global[0] > l->global[1] ? l->global[0] : l->global[1];
+    w.global0 = (widest + l->local[0] - 1) / l->local[0] * l->local[0];
     w.backward = backward;
     w.fpga = p->variant.family == LRNCL_FAMILY_FPGA;
     for (size_t i = 0; i < *n; ++i) /* one launch per kernel and local size */
@@ -611,39 +580,6 @@ void lrncl_plan_release(lrncl_plan *p) {
 }
 
 /* ---- launch geometry and introspection ---------------------------------------------------- */
-
-/* Dimension 0 walks h*w (across) or w (within), each work-item slides along the remaining axis
- * (channels across, rows within); lrncl__dim0_extent divides by the vector width where the
- * vector runs along dimension 0 (not NHWC across, whose vector runs along the channels).
- * Dimension 1 is n (across) or the planes n*C (within), except NHWC within with vectors along
- * the channels: dimension 0 then walks (pair of columns, channel group) and dimension 1 is n.
- * The slide block is the tuning's, at most the whole axis; one block for in-place forward (a
- * block's window reads its neighbours' x, which they may have overwritten). */
-void lrncl__launch_geometry(const lrncl_plan *p, lrncl_kernel_kind which, int in_place, lrncl_launch *o) {
-    const size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
-    const size_t extent = lrncl__dim0_extent(p), l = p->tuning[which].local_size;
-    o->block = (cl_uint)(in_place || b > slide ? slide : b);
-    o->kernel = p->kernels[LRNCL_KERNEL_OF(which)];
-    if (p->variant.family == LRNCL_FAMILY_FPGA) { /* single work-item kernels, no blocks */
-        o->block = (cl_uint)slide;
-        o->global[0] = o->global[1] = o->local[0] = o->local[1] = 1;
-        return;
-    }
-    o->global[0] = (extent + l - 1) / l * l;
-    o->global[1] = lrncl__dim1_outer(p);
-    if (!p->variant.ew)
-        o->global[1] *= (slide + o->block - 1) / o->block; /* the blocks along the slide axis */
-    o->local[0] = l;
-    o->local[1] = 1;
-    if (in_place && which != LRNCL_KERNEL_BACKWARD && p->inplace_fwd) {
-        /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
-        const size_t hw = p->desc.h * p->desc.w, il = p->inplace_local;
-        o->kernel = p->inplace_fwd;
-        o->global[0] = (hw + il - 1) / il * il;
-        o->global[1] = p->desc.n;
-        o->local[0] = il;
-    }
-}
 
 lrncl_status lrncl_plan_kernel_info(const lrncl_plan *p, lrncl_kernel_kind which, int in_place,
                                     lrncl_kernel_info *out) {

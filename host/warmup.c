@@ -62,9 +62,11 @@ lrncl_status lrncl__warm_program(cl_context ctx, cl_device_id dev, cl_program pr
         k = clCreateKernel(prog, w[i].kernel, &err);
         LRNCL_CL_CHECK(err, st, out);
         LRNCL_CL_CHECK(set_args(k, &w[i], bufs), st, out);
-        /* one work-group: the global size is the local size (the kernels guard positions past
-         * the 1x1x1x1 problem) */
-        LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, w[i].work_dim, NULL, w[i].local, w[i].local, 0, NULL, NULL),
+        /* the plan's widest dimension along dimension 0, which every kernel guards against the
+         * problem's extent (the 1x1x1x1 problem: only the first work-item reads and writes);
+         * dimension 1, which the kernels do not guard, one work-item wide */
+        const size_t global[2] = {w[i].global0, 1};
+        LRNCL_CL_CHECK(clEnqueueNDRangeKernel(q, k, w[i].work_dim, NULL, global, w[i].local, 0, NULL, NULL),
                        st, out);
         LRNCL_CL_CHECK(clFinish(q), st, out);
         clReleaseKernel(k);
