@@ -13,17 +13,20 @@ bash ci/install-deps.sh
 start=$(date +%s)
 export CC=clang
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLRNCL_SANITIZE=ON -DLRNCL_WERROR=ON \
+  -DLRNCL_TEST_POCL_CACHE="$PWD/build-sanitize/pocl-cache" \
   -DLRNCL_BENCH_ONEDNN=OFF -DLRNCL_BUILD_EXAMPLES=OFF > /dev/null
 cmake --build build-sanitize -j"$(nproc)" > build-sanitize/build.log 2>&1 || { tail -50 build-sanitize/build.log; exit 1; }
 
 suites='^(api|errors|golden|tuning|guarantees|threads|npy|engine)$'
 # CTest points each suite at build-sanitize/pocl-cache. Warm it: from ci/test.sh's cache when
-# there is one (same kernels, same device), else by a first pass with leak checking off.
+# there is one (same kernels, same device; POCL_CACHE_DIR when set, as there), else by a first
+# pass with leak checking off.
 cache=$PWD/build-sanitize/pocl-cache
+warm=${POCL_CACHE_DIR:-build/pocl-cache}
 mkdir -p "$cache"
 if [ -z "$(ls -A "$cache")" ]; then
-  if [ -n "$(ls -A build/pocl-cache 2>/dev/null)" ]; then
-    cp -a build/pocl-cache/. "$cache/"
+  if [ -n "$(ls -A "$warm" 2>/dev/null)" ]; then
+    cp -a "$warm"/. "$cache/"
   else
     echo "sanitize: warming the PoCL cache (leak checking off for this pass)"
     (cd build-sanitize && ASAN_OPTIONS=detect_leaks=0 POCL_SIGFPE_HANDLER=0 ctest -R "$suites" > /dev/null 2>&1 || true)

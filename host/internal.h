@@ -65,7 +65,7 @@ typedef struct lrncl_geometry {
     size_t elem_size;            /* bytes per element of the dtype */
 } lrncl_geometry;
 
-/* Longest variant name and build options (program_store.c). */
+/* Longest variant name and build options (builder.c). */
 enum { LRNCL_VARIANT_NAME_MAX = 96, LRNCL_OPTIONS_MAX = 512 };
 
 typedef struct lrncl_program_entry {
@@ -84,13 +84,16 @@ struct lrncl_context {
     lrncl_program_entry *programs;
     size_t count[LRNCL_PROGRAM_ORIGIN_COUNT];   /* programs by origin (BUILT: source builds) */
     int cr_divide;               /* the device rounds float division and sqrt correctly on request */
-    /* program store (program_store.c, bundle.c) */
+    /* program store (program_store.c, disk_cache.c, bundle.c) */
     char *identity;              /* lrncl version, device, driver and platform versions: the
                                     start of every disk key and a bundle's manifest */
     char *device_name;
-    char *cache_dir;             /* the disk cache folder; NULL when off */
+    char *cache_dir;             /* the disk cache folder; NULL when off (or not trusted) */
+    char *cache_status;          /* "on: DIR" or "off: why" (lrncl_context_cache_status) */
+    char cache_note[512];        /* a problem found since, under lock ("" when none) */
     char *bundle_dir;            /* NULL: no bundle */
-    char *bundle_manifest;       /* its manifest.txt, NULL when absent */
+    char *bundle_manifest;       /* its manifest.txt ("\r\n" read as "\n"), NULL when absent */
+    int bundle_old;              /* the manifest is of an older format: nothing is loaded from it */
     int bundle_only;             /* binary-only: programs from memory or the bundle, nothing else */
     int can_compile;             /* the device has a compiler and is not an accelerator */
     /* settings (lrncl_context_options) read at each plan creation; unset: the environment's */
@@ -180,58 +183,148 @@ void lrncl__launch_geometry(const lrncl_plan *p, lrncl_kernel_kind which, int in
 lrncl_status lrncl__plan_variants(const lrncl_context *c, const lrncl_desc *d, lrncl_variant vars[2],
                                   size_t *count, lrncl_device_class *cls);
 
-/* program_store.c: the variant's name, every field of lrncl_variant in order (a new field is one
- * line there): the in-memory key, bundle file name and what messages print. Returns the length
- * (truncated to size - 1). */
-size_t lrncl__variant_name(const lrncl_variant *v, char *buf, size_t size);
-/* program_store.c: the exact source (lrn_common.cl, then the body) and build options of v. */
-lrncl_status lrncl__variant_program(const lrncl_context *c, const lrncl_variant *v, const char *texts[2],
-                                    size_t sizes[2], char options[LRNCL_OPTIONS_MAX]);
+/* ---- the program store and what it calls, one way: program_store.c -> {bundle.c, disk_cache.c}
+ * -> builder.c -> embedded.c, and files.c under all of them; bundle_add.c (above plan.c) writes
+ * bundles. docs/design.md, "Host side". */
+
 /* program_store.c: the program for a variant from memory, the bundle, the disk cache, else a
  * source build (retained for the caller); info (may be NULL) says where from. d, the plan's
  * descriptor, only words the LRNCL_ERROR_MISSING_BINARY message. */
 lrncl_status lrncl__program_get(lrncl_context *c, const lrncl_variant *v, const lrncl_desc *d, cl_program *out,
                                 lrncl_program_info *info);
-/* program_store.c: a build of v from source, outside the store (not counted, not cached);
- * LRNCL_ERROR_UNSUPPORTED when the device cannot compile. */
-lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_program *out);
-/* program_store.c: the context's store settings (identity, cache folder, compiler) at creation,
- * and at release the rewrite of grown cache entries and the frees. */
+/* program_store.c: the context's store settings (identity, cache folder: cache_dir, else
+ * LRNCL_CACHE_DIR, else the XDG default; compiler) at creation, and at release the rewrite of
+ * grown cache entries and the frees. */
 lrncl_status lrncl__store_init(lrncl_context *c, const char *cache_dir);
 void lrncl__store_release(lrncl_context *c);
-/* program_store.c: writes the disk cache entry of v (named name) from prog's binary, now; quietly
- * nothing when the cache is off or the write fails. Reads only settings fixed at creation, so
- * any thread may call it. */
-void lrncl__store_save(lrncl_context *c, const lrncl_variant *v, const char *name, cl_program prog);
-/* program_store.c: a disk cache entry, checked as bytes: magic, lengths against size, crc32.
- * 0 and the key and binary (pointers into data) when well formed, -1 otherwise. Pure. */
-int lrncl__store_parse_entry(const void *data, size_t size, const char **key, size_t *key_len,
-                             const unsigned char **bin, size_t *bin_len);
-/* program_store.c: crc32 of the source texts and options, as the manifest records them. */
-unsigned long lrncl__source_crc(const char *const texts[2], const size_t sizes[2], const char *options);
-/* program_store.c: writes size bytes to path atomically (a temporary file in the same folder,
- * then rename); 0 on success, -1 (nothing changed at path) otherwise. */
-int lrncl__write_file_atomic(const char *path, const void *const parts[], const size_t sizes[], int nparts);
-/* program_store.c: reads a whole file (at most max bytes) into a malloc'd buffer, NUL-terminated
- * one past size; NULL when missing, unreadable or too big. */
-char *lrncl__read_file(const char *path, size_t max, size_t *size);
-/* program_store.c: mkdir -p; 0 when the folder exists afterwards. */
-int lrncl__make_dirs(const char *path);
 
-/* bundle.c: loads the manifest of c->bundle_dir (checking its device) and the bundle's binary of a
- * variant: LRNCL_SUCCESS with *out, or LRNCL_ERROR_MISSING_BINARY quietly (no message) when the
- * bundle lacks it or holds a stale one. */
-lrncl_status lrncl__bundle_load_manifest(lrncl_context *c);
-lrncl_status lrncl__bundle_program(lrncl_context *c, const char *name, const char *options, unsigned long crc,
-                                   cl_program *out);
-/* bundle.c: the `lrncl compile ...` command line that adds d's programs to a bundle. */
-void lrncl__compile_command(const lrncl_desc *d, const char *dir, char *buf, size_t size);
-/* program_store.c: makes a program from one device binary (clCreateProgramWithBinary +
+/* builder.c: the variant's name, every field of lrncl_variant in order (a new field is one
+ * line there): the in-memory key, bundle file name and what messages print. Returns the length
+ * (truncated to size - 1). */
+size_t lrncl__variant_name(const lrncl_variant *v, char *buf, size_t size);
+/* builder.c: the exact source (lrn_common.cl, then the body) and build options of v. */
+lrncl_status lrncl__variant_program(const lrncl_context *c, const lrncl_variant *v, const char *texts[2],
+                                    size_t sizes[2], char options[LRNCL_OPTIONS_MAX]);
+/* builder.c: zlib's crc32 of n bytes, continuing crc (0 to start), for any n. */
+unsigned long lrncl__crc32(unsigned long crc, const void *data, size_t n);
+/* builder.c: crc32 of the source texts and options, as the manifest records them. */
+unsigned long lrncl__source_crc(const char *const texts[2], const size_t sizes[2], const char *options);
+/* builder.c: a build from source (the build log in the message on failure). */
+lrncl_status lrncl__build_source(lrncl_context *c, const char *const texts[2], const size_t sizes[2],
+                                 const char *options, cl_program *out);
+/* builder.c: a build of v from source, outside the store (not counted, not cached);
+ * LRNCL_ERROR_UNSUPPORTED when the device cannot compile. */
+lrncl_status lrncl__build_variant(lrncl_context *c, const lrncl_variant *v, cl_program *out);
+/* builder.c: makes a program from one device binary (clCreateProgramWithBinary +
  * clBuildProgram with options); an OpenCL status, no message recorded. */
 cl_int lrncl__program_from_binary(lrncl_context *c, const unsigned char *bin, size_t size, const char *options,
                                   cl_program *out);
-/* program_store.c: the program's device binary, malloc'd. */
+/* builder.c: the program's device binary, malloc'd. */
 cl_int lrncl__program_binary(cl_program prog, unsigned char **bin, size_t *size);
+
+/* disk_cache.c: the cache folder at context creation (option, else LRNCL_CACHE_DIR, else the XDG
+ * default; c->cache_dir only when this user owns it and no one else can write it) and
+ * c->cache_status saying so; fails only for memory. */
+lrncl_status lrncl__cache_init(lrncl_context *c, const char *option);
+/* disk_cache.c: the cached program of a variant (1 and *out), or 0: none, damaged, foreign, or
+ * not a regular file of this user. Caller holds c->lock. */
+int lrncl__cache_load(lrncl_context *c, const char *name, const char *options, const char *const texts[2],
+                      const size_t sizes[2], cl_program *out);
+/* disk_cache.c: writes the disk cache entry of v (named name) from prog's binary, now; quietly
+ * nothing when the cache is off or the write fails. Reads only settings fixed at creation. */
+void lrncl__store_save(lrncl_context *c, const lrncl_variant *v, const char *name, cl_program prog);
+/* disk_cache.c: a disk cache entry, checked as bytes: magic, lengths against size, crc32.
+ * 0 and the key and binary (pointers into data) when well formed, -1 otherwise. Pure. */
+int lrncl__store_parse_entry(const void *data, size_t size, const char **key, size_t *key_len,
+                             const unsigned char **bin, size_t *bin_len);
+
+/* bundle.c: a bundle's manifest.txt at most this big, a binary at most this. */
+#define LRNCL_MANIFEST_MAX ((size_t)1 << 20)
+#define LRNCL_BINARY_MAX ((size_t)1 << 30)
+/* bundle.c: the first lines of every manifest lrncl_bundle_add writes (comment and format). */
+extern const char lrncl__manifest_head[];
+/* bundle.c: one `program` line of a manifest (pointers into its text). */
+typedef struct lrncl_manifest_line {
+    const char *name, *options, *line;
+    size_t name_len, options_len, line_len;
+    unsigned long source_crc;    /* crc32 of the build options and source */
+    int has_binary;              /* 0: "- -", nothing recorded (sources only) */
+    unsigned long long size;     /* the binary's bytes */
+    unsigned long sum;           /* lrncl__binary_sum of the binary */
+} lrncl_manifest_line;
+/* bundle.c: checks a manifest's text of size bytes (a pure function, also fuzzed): 0 when well
+ * formed (format 2, a device line, every line a comment, a known field or a valid program line,
+ * one per variant; lines may end in "\r\n"), 1 when of an older format (no format line), -1 and
+ * why otherwise (a NUL byte, a bad line: its number). */
+int lrncl__manifest_check(const char *text, size_t size, char *why, size_t why_size);
+/* bundle.c: the program line of variant name in a checked, NUL-terminated manifest; 0 or -1. */
+int lrncl__manifest_find(const char *text, const char *name, lrncl_manifest_line *out);
+/* bundle.c: the checksum a line records: crc32 of "<name>\t<source crc, 8 hex>\n" then the
+ * binary's bytes, so a binary under another variant's name does not match. */
+unsigned long lrncl__binary_sum(const char *name, unsigned long source_crc, const void *bin, size_t size);
+/* bundle.c: whether bin matches line (recorded, same size, same checksum): 0, or -1 and why. */
+int lrncl__bundle_check_binary(const lrncl_manifest_line *line, const char *name, const void *bin, size_t size,
+                               char *why, size_t why_size);
+/* bundle.c: the manifest of bundle folder dir, checked (*text NULL when dir or the manifest does
+ * not exist; *old when of an older format): LRNCL_ERROR_UNSUPPORTED with the reason for a folder
+ * or manifest writable by others, not a folder or regular file, too large or damaged. */
+lrncl_status lrncl__bundle_read_manifest(const char *dir, char **text, int *old);
+/* bundle.c: reads and checks c->bundle_dir's manifest (lrncl__bundle_read_manifest) into
+ * c->bundle_manifest and c->bundle_old, and its device; caller holds c->lock or owns c alone. */
+lrncl_status lrncl__bundle_load_manifest(lrncl_context *c);
+/* bundle.c: LRNCL_ERROR_INVALID_DEVICE when the manifest names another device than c's. */
+lrncl_status lrncl__bundle_device_check(const lrncl_context *c, const char *dir, const char *manifest);
+/* bundle.c: the bundle's binary of a variant, checked against its manifest line before the
+ * driver sees it: LRNCL_SUCCESS with *out, or LRNCL_ERROR_MISSING_BINARY: quietly when the bundle
+ * lacks it or holds a stale one; when refused (damaged, another variant's, unrecorded, too large,
+ * not a regular file, an older manifest) with *said set and a message giving the command that
+ * remakes it in a binary-only context, quietly in another. */
+lrncl_status lrncl__bundle_program(lrncl_context *c, const char *name, const char *options, unsigned long crc,
+                                   const lrncl_desc *d, cl_program *out, int *said);
+/* bundle.c: the `lrncl compile ...` command line that adds d's programs to a bundle. */
+void lrncl__compile_command(const lrncl_desc *d, const char *dir, char *buf, size_t size);
+
+/* files.c: what reading a file found. */
+typedef enum {
+    LRNCL_FILE_OK = 0,
+    LRNCL_FILE_MISSING,          /* no such file */
+    LRNCL_FILE_DIRECTORY,        /* a folder */
+    LRNCL_FILE_NOT_REGULAR,      /* a FIFO, device or socket (or, for a folder, not a folder) */
+    LRNCL_FILE_SYMLINK,          /* a link, with LRNCL_FILE_NOFOLLOW */
+    LRNCL_FILE_NOT_OWNED,        /* owned by another user, with LRNCL_FILE_OWNED */
+    LRNCL_FILE_SHARED,           /* writable by group or others, with LRNCL_FILE_PRIVATE */
+    LRNCL_FILE_TOO_LARGE,        /* larger than the caller's limit: never read */
+    LRNCL_FILE_NO_MEMORY,
+    LRNCL_FILE_ERROR,            /* another failure (info.err) */
+} lrncl_file_result;
+/* files.c: what is asked of a file beyond being regular. */
+enum { LRNCL_FILE_NOFOLLOW = 1, LRNCL_FILE_OWNED = 2, LRNCL_FILE_PRIVATE = 4 };
+typedef struct lrncl_file_info {
+    unsigned long long size;
+    unsigned mode;
+    unsigned long uid;
+    int err;                     /* errno of a failure, 0 when none */
+} lrncl_file_info;
+/* files.c: opens path for reading without blocking (a FIFO never waits) and checks it with
+ * fstat: a regular file meeting flags (LRNCL_FILE_*), else the reason (and no descriptor). */
+lrncl_file_result lrncl__file_open(const char *path, unsigned flags, int *fd, lrncl_file_info *info);
+/* files.c: reads exactly size bytes of an open file (NUL-terminated one past), then closes it. */
+lrncl_file_result lrncl__file_read(int fd, size_t size, char **data);
+void lrncl__file_close(int fd);  /* -1 allowed */
+/* files.c: both, refusing from its size, before reading, a file over max bytes. */
+lrncl_file_result lrncl__read_file(const char *path, size_t max, unsigned flags, char **data, size_t *size,
+                                   lrncl_file_info *info);
+/* files.c: the reason as words after a path ("is not a regular file ..."); max words TOO_LARGE. */
+size_t lrncl__file_why(lrncl_file_result r, const lrncl_file_info *info, size_t max, char *buf, size_t size);
+/* files.c: a folder's checks (LRNCL_FILE_OWNED, LRNCL_FILE_PRIVATE); NOT_REGULAR: not a folder. */
+lrncl_file_result lrncl__dir_check(const char *path, unsigned flags, lrncl_file_info *info);
+/* files.c: mkdir -p, the folders it makes with mode (never more than it: the umask only takes
+ * bits away); 0 when the folder exists afterwards. */
+int lrncl__make_dirs(const char *path, unsigned mode);
+/* files.c: writes the parts to path atomically (a new temporary file in the same folder, then
+ * rename), with mode; 0 on success, -1 and errno (nothing changed at path) otherwise. */
+int lrncl__write_file_atomic(const char *path, const void *const parts[], const size_t sizes[], int nparts,
+                             unsigned mode);
 
 /* Files embedded at build time by cmake/embed_kernels.cmake (the kernels, the built-in tuning
  * database), by name without extension; NULL when absent. */
@@ -273,6 +366,9 @@ void lrncl__writer_release(lrncl_context *c);
 /* tuning.c: the plan's starting tuning of each kernel (database file, built-in, heuristic);
  * needs p->kernels. */
 lrncl_status lrncl__tuning_init(lrncl_plan *p);
+/* tuning.c: looks key (lrncl_plan_tuning_key) up in a database text of len bytes (any bytes: also
+ * fuzzed); 1 and *t when an entry has it (the last wins), else 0. */
+int lrncl__tuning_db_lookup(const char *text, size_t len, const char *key, lrncl_tuning *t);
 /* tuning.c: the largest work-group kernel k can launch along dimension 0 on the plan's device. */
 lrncl_status lrncl__kernel_max_local(const lrncl_plan *p, cl_kernel k, size_t *out);
 

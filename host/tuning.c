@@ -53,7 +53,7 @@ static size_t min_block(const lrncl_plan *p) {
  * touches a page per channel (a plane apart) and the hardware prefetchers lose track; short
  * walks ran 1.2-1.5x faster than whole columns on PoCL although each block re-reads the
  * window's reach. A block of b channels keeps b + lo + hi input planes and b planes per output
- * in flight; the best blocks measured keep that near CPU_STREAMS (docs/performance.md:
+ * in flight; the best blocks measured keep that near CPU_STREAMS (docs/performance-history.md:
  * window 5, 6 channels for inference and 4 for training; window 9, 4 and 3; the old rule,
  * the reach plus 2, made training 1.1-1.4x slower). With the window re-read from memory (wide
  * windows) the block only shapes the walk: the reach plus 2, at least 6. The backward re-reads
@@ -167,7 +167,7 @@ size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char 
 }
 
 /* Looks key up in a database text of len bytes; 1 and *t when an entry has it (the last wins). */
-static int db_lookup(const char *text, size_t len, const char *key, lrncl_tuning *t) {
+int lrncl__tuning_db_lookup(const char *text, size_t len, const char *key, lrncl_tuning *t) {
     const size_t klen = strlen(key);
     int found = 0;
     for (const char *line = text, *end = text + len; line < end;) {
@@ -197,40 +197,18 @@ static int db_lookup(const char *text, size_t len, const char *key, lrncl_tuning
 
 /* key's entry, else (alt not NULL) alt's. */
 static int db_find(const char *text, size_t len, const char *key, const char *alt, lrncl_tuning *t) {
-    return db_lookup(text, len, key, t) || (alt && db_lookup(text, len, alt, t));
+    return lrncl__tuning_db_lookup(text, len, key, t) || (alt && lrncl__tuning_db_lookup(text, len, alt, t));
 }
 
 /* The database file named by the context's tuning_db option, else by LRNCL_TUNING_DB, read
- * whole; NULL when unset, "" or unreadable (a tuning file is a hint: a missing one is no error). */
+ * whole; NULL when unset, "" or unreadable (a tuning file is a hint: a missing one is no error).
+ * Only a regular file of at most 64 MiB: a FIFO there is never waited on (files.c). */
 static char *read_db_file(const lrncl_context *c, size_t *len) {
     const char *path = c->tuning_db ? c->tuning_db : getenv("LRNCL_TUNING_DB");
-    if (!path || !*path)
-        return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 4096;
-            char *nb = ncap <= ((size_t)64 << 20) ? realloc(buf, ncap) : NULL;
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
+    char *text = NULL;
+    if (path && *path && lrncl__read_file(path, (size_t)64 << 20, 0, &text, len, NULL) != LRNCL_FILE_OK)
+        text = NULL;
+    return text;
 }
 
 lrncl_status lrncl__tuning_init(lrncl_plan *p) {

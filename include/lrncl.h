@@ -282,8 +282,11 @@ LRNCL_API lrncl_status lrncl_context_flush(lrncl_context *c);
  * for it). docs/design.md has details.
  *
  * Disk cache folder: the context's cache_dir option, else the environment variable
- * LRNCL_CACHE_DIR, else $XDG_CACHE_HOME/lrncl, else $HOME/.cache/lrncl (created when missing),
- * read when the context is made; "off" turns the cache off. Entries are keyed on the device name and version, driver and platform
+ * LRNCL_CACHE_DIR, else $XDG_CACHE_HOME/lrncl, else $HOME/.cache/lrncl (created with mode 0700
+ * when missing), read when the context is made; "off" turns the cache off. A folder owned by
+ * another user or writable by group or others is not used (the cache is then off for that
+ * context: lrncl_context_cache_status says why), and only regular files of this user, not
+ * links, are loaded from it. Entries are keyed on the device name and version, driver and platform
  * versions, lrncl's version and the exact source text and build options; each carries a crc32.
  * A damaged, truncated or foreign entry is rebuilt and overwritten, never used; an unwritable
  * folder only means no caching. Writes are atomic (temporary file + rename), so several
@@ -291,9 +294,12 @@ LRNCL_API lrncl_status lrncl_context_flush(lrncl_context *c);
  *
  * A bundle is a folder of device binaries, one per variant, named `<variant>.bin` (`.aocx` and
  * `.xclbin` are looked for too, in that order, for vendors' offline-compiled files), plus
- * `manifest.txt` (device, versions, each variant's build options); `lrncl compile` and
+ * `manifest.txt` (device, versions, each variant's build options, and each binary's size and a
+ * checksum bound to its variant, checked before the driver sees the binary); `lrncl compile` and
  * lrncl_bundle_add make them, or a vendor's offline compiler from the sources that
- * `lrncl compile --emit-source` writes. */
+ * `lrncl compile --emit-source` writes (running that command again records the vendor's binary).
+ * A bundle folder, manifest or binary writable by group or others, a manifest that is damaged or
+ * of an older lrncl, and a file that is not a regular file are refused, never read. */
 
 /* Where a program came from. */
 typedef enum lrncl_program_origin {
@@ -308,7 +314,12 @@ typedef enum lrncl_program_origin {
  * folder dir (or from memory); none is built from source or read from the disk cache. A plan
  * needing a variant the bundle lacks fails with LRNCL_ERROR_MISSING_BINARY. dir is copied.
  * LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device (the message names both);
- * a missing folder or manifest is not an error here (plans then find nothing). */
+ * LRNCL_ERROR_UNSUPPORTED, with the reason, when the folder or manifest is writable by group or
+ * others, is not a folder or regular file, or the manifest is damaged (over 1 MiB, a NUL byte, a
+ * bad line); a missing folder or manifest is not an error here (plans then find nothing). A
+ * binary that does not match its manifest line (truncated, another variant's, unrecorded) or a
+ * manifest of an older lrncl fails the plan with LRNCL_ERROR_MISSING_BINARY, naming the file and
+ * the `lrncl compile` command that remakes it. */
 LRNCL_API lrncl_status lrncl_context_create_from_bundle(cl_context ctx, cl_device_id dev, const char *dir,
                                                         lrncl_context **out);
 /* Gives an ordinary context a bundle to prefer over the disk cache and source builds (variants it
@@ -321,6 +332,10 @@ LRNCL_API lrncl_status lrncl_context_set_bundle(lrncl_context *c, const char *di
  * found their program already in the context). 0 on a NULL context or an unknown origin.
  * lrncl_context_program_builds(c) equals lrncl_context_program_count(c, LRNCL_PROGRAM_BUILT). */
 LRNCL_API size_t       lrncl_context_program_count(const lrncl_context *c, lrncl_program_origin origin);
+/* Whether c uses a disk cache: "on: DIR", or "off: " and why (LRNCL_CACHE_DIR is off; DIR is
+ * owned by another user, or writable by others; it cannot be created; a binary-only context),
+ * with a problem found since in parentheses. Never NULL; the text stays valid until the calling thread's next call. */
+LRNCL_API const char  *lrncl_context_cache_status(const lrncl_context *c);
 /* "memory", "bundle", "disk cache", "built"; "unknown" otherwise. Never NULL. */
 LRNCL_API const char  *lrncl_program_origin_string(lrncl_program_origin origin);
 
@@ -332,14 +347,18 @@ typedef enum lrncl_bundle_content {
 } lrncl_bundle_content;
 /* Adds the programs a plan of d on c needs to the bundle folder dir (created if missing), and
  * their lines to its manifest, keeping what the folder already holds (other variants, other
- * problems); a variant already there with the same source and options is left as it is. Binaries
- * are built from source here (not taken from c's store, and not counted in its program counts),
- * and each kernel is launched once at the plan's work-group sizes on small scratch buffers (on a
- * queue of the call's own) before the binary is read, so that a plan loading it compiles nothing
- * at its launches (PoCL compiles a work-group function per local size at the first launch);
- * a plan retuned to other work-group sizes compiles those at their first launch, and so does a
- * problem whose variant the folder already held (its binary keeps the first problem's sizes:
- * compile problems with other work-group sizes into a bundle of their own);
+ * problems); a variant already there with the same source and options, whose binary matches its
+ * line's size and checksum, is left as it is (any other is rebuilt and rewritten). Additions to
+ * one folder from several processes take turns (a lock on dir/manifest.lock). A damaged manifest
+ * is refused (LRNCL_ERROR_UNSUPPORTED), never discarded; one of an older lrncl is replaced by one
+ * that lists the variants added now. Binaries are built from source here (not taken from c's
+ * store, and not counted in its program counts), and each kernel is launched once at the plan's
+ * work-group sizes on small scratch buffers (on a queue of the call's own) before the binary is
+ * read, so that a plan loading it compiles nothing at its launches (PoCL compiles a work-group
+ * function per local size at the first launch); a plan retuned to other work-group sizes
+ * compiles those at their first launch, and so does a problem whose variant the folder already
+ * held (its binary keeps the first problem's sizes: compile problems with other work-group sizes
+ * into a bundle of their own);
  * a device that cannot compile gives LRNCL_ERROR_UNSUPPORTED (use LRNCL_BUNDLE_SOURCES and the
  * vendor's compiler). Each file is written atomically. Returns what lrncl_plan_create would for d,
  * LRNCL_ERROR_BUILD_FAILED, LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device,

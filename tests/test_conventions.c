@@ -6,10 +6,12 @@
  * squares overflow float16; lrncl_desc_set_shape_nd; and which descriptor fields make a new
  * program variant.
  *
- * Every device run goes through tu_run_view: buffers laid out by the test's own reading of
- * dtype, layout, strides and offsets, with sentinel padding around each view. Random cases are
- * seeded (LRNCL_TEST_SEED reruns them); shapes are small so that the suite stays fast with a
- * cold PoCL cache (each program variant costs a build). */
+ * The case tables are in tests/cases/conventions.inc; this file is their driver. Every device
+ * run goes through tu_run_view: buffers laid out by the test's own reading of dtype, layout,
+ * strides and offsets, with sentinel padding around each view; run_pair runs one case, or two
+ * that must agree bit for bit. Random cases are seeded (LRNCL_TEST_SEED reruns them); shapes
+ * are small so that the suite stays fast with a cold PoCL cache (each program variant costs a
+ * build). */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -104,84 +106,74 @@ static void expect_same_results(const char *label, const struct tu_device_result
     }
 }
 
-/* ---- every convention x mode x even/odd size against the reference ----------------------- */
-struct conv_case {
-    const char *name;
-    lrncl_convention conv;
-    lrncl_mode mode;
-    int size; /* TensorFlow: depth_radius */
+/* One case: random inputs for d (magnitude mag; rounded to half for FLOAT16), d on the device
+ * against the reference and, where e is given, e too, with the same bits as d (y, scale, dx,
+ * with and without the scale). The inputs and both results stay in r for the caller's own
+ * checks until pair_free. True when every check passed. */
+struct pair {
+    size_t count;
+    float *x, *dy;
+    struct tu_device_result a, b; /* b: only with e */
+    bool has_b;
 };
 
-/* Windows (lo, hi): across (2,2) (1,1) (2,1) (1,0) (1,2) (0,0); within (1,1) (1,2). */
-static const struct conv_case conv_cases[] = {
-    {"caffe across 5", CF, AC, 5},      {"caffe across 3", CF, AC, 3},        {"caffe within 3", CF, WI, 3},
-    {"pytorch 4", PT, AC, 4},           {"pytorch 3", PT, AC, 3},             {"pytorch 2", PT, AC, 2},
-    {"onnx 4", OX, AC, 4},              {"onnx 3", OX, AC, 3},                {"cudnn 4", CU, AC, 4},
-    {"cudnn 5", CU, AC, 5},             {"tensorflow r0", TF, AC, 0},         {"tensorflow r1", TF, AC, 1},
-    {"tensorflow r2", TF, AC, 2},       {"miopen across 4", MI, AC, 4},       {"miopen across 3", MI, AC, 3},
-    {"miopen within 4", MI, WI, 4},     {"miopen within 3", MI, WI, 3},       {"onednn across 4", DN, AC, 4},
-    {"onednn across 5", DN, AC, 5},     {"onednn within 4", DN, WI, 4},       {"onednn within 3", DN, WI, 3},
-};
+static bool run_pair(struct pair *r, struct tu_rng *g, const char *label, const lrncl_desc *d, const lrncl_desc *e,
+                     double mag)
+{
+    r->count = lrncl_desc_elements(d);
+    r->x = tu_floats(r->count);
+    r->dy = tu_floats(r->count);
+    random_inputs(g, d, r->x, r->dy, r->count, mag);
+    bool ok = run_checked(label, d, r->x, r->dy, &r->a);
+    r->has_b = e != NULL;
+    if (e) {
+        ok = run_checked(label, e, r->x, r->dy, &r->b) && ok;
+        expect_same_results(label, &r->a, &r->b, r->count, true);
+    }
+    return ok;
+}
+
+static void pair_free(struct pair *r)
+{
+    if (r->has_b)
+        tu_device_result_free(&r->b);
+    tu_device_result_free(&r->a);
+    free(r->dy);
+    free(r->x);
+}
+
+/* The storage types every layout test runs. */
+static const lrncl_dtype test_dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
+
+#include "cases/conventions.inc"
+
+/* ---- every convention x mode x even/odd size against the reference ----------------------- */
 
 TestSuite(conventions, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 
 Test(conventions, against_reference)
 {
-    /* General; C < size with unit H, W; a channel tail. Within: a plane smaller than the box. */
-    static const size_t across_shapes[][4] = {{2, 9, 2, 3}, {3, 2, 1, 1}, {1, 17, 1, 7}};
-    static const size_t within_shapes[][4] = {{1, 2, 5, 7}, {2, 1, 2, 3}, {1, 3, 9, 4}};
     uint64_t seed = tu_seed(UINT64_C(0x5eed0101));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    float *x = tu_floats(1024), *dy = tu_floats(1024);
     int failed = 0;
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
         const struct conv_case *cc = &conv_cases[i];
         for (int j = 0; j < 3; j++) {
-            const size_t *sh = cc->mode == AC ? across_shapes[j] : within_shapes[j];
+            const size_t *sh = cc->mode == AC ? reference_across_shapes[j] : reference_within_shapes[j];
             float alpha = (float)tu_rng_range(&g, 0.05, 2.0), k = (float)tu_rng_range(&g, 0.5, 2.0);
             lrncl_desc d = tu_desc(cc->conv, cc->mode, cc->size, alpha, 0.75f, k, sh[0], sh[1], sh[2], sh[3]);
-            size_t count = lrncl_desc_elements(&d);
-            cr_assert(count <= 1024);
-            random_inputs(&g, &d, x, dy, count, tu_rng_range(&g, 0.5, 3.0));
             char label[160];
             snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s shape %d", seed, cc->name, j);
-            struct tu_device_result out;
-            failed += !run_checked(label, &d, x, dy, &out);
-            tu_device_result_free(&out);
+            struct pair r;
+            failed += !run_pair(&r, &g, label, &d, NULL, tu_rng_range(&g, 0.5, 3.0));
+            pair_free(&r);
         }
     }
     cr_assert(failed == 0, "seed=0x%" PRIx64 ": %d convention case(s) failed", seed, failed);
-    free(dy);
-    free(x);
 }
 
 /* ---- the mapping itself, from docs/conventions.md's table, with a loop written here ------ */
-struct own_case {
-    const char *name;
-    lrncl_convention conv;
-    lrncl_mode mode;
-    int size;
-    int lo, hi;     /* the window the table gives */
-    double divisor; /* a = alpha / divisor */
-    bool k_used;    /* else 1 in place of k */
-};
-
-static const struct own_case own_cases[] = {
-    {"pytorch n=4", PT, AC, 4, 2, 1, 4, true},    /* ceil below for even n */
-    {"pytorch n=2", PT, AC, 2, 1, 0, 2, true},
-    {"onnx n=4", OX, AC, 4, 1, 2, 4, true},       /* floor below: PyTorch's mirror */
-    {"cudnn n=2", CU, AC, 2, 0, 1, 2, true},      /* as ONNX */
-    {"miopen across n=6", MI, AC, 6, 2, 3, 6, true},
-    {"tensorflow r=2", TF, AC, 2, 2, 2, 1, true}, /* radius, raw alpha */
-    {"tensorflow r=0", TF, AC, 0, 0, 0, 1, true},
-    {"onednn across n=4", DN, AC, 4, 1, 1, 4, true}, /* even n: n-1 taps, symmetric */
-    {"onednn across n=5", DN, AC, 5, 2, 2, 5, true},
-    {"onednn within n=4", DN, WI, 4, 1, 1, 16, true}, /* alpha/n^2, k used */
-    {"miopen within n=4", MI, WI, 4, 1, 2, 16, true}, /* alpha/n^2, k used */
-    {"caffe within n=3", CF, WI, 3, 1, 1, 9, false},  /* alpha/n^2, k ignored */
-    {"caffe across n=5", CF, AC, 5, 2, 2, 5, true},
-};
 
 static size_t at4(const lrncl_desc *d, size_t n, size_t c, size_t h, size_t w)
 {
@@ -321,19 +313,11 @@ Test(explicit_conv, equals_named)
         cr_assert(oc->divisor == 1 || oc->divisor == n || oc->divisor == n * n);
         if (oc->conv == TF)
             e.local_size = 99; /* unused with a raw alpha */
-        size_t count = lrncl_desc_elements(&d);
-        float *x = tu_floats(count), *dy = tu_floats(count);
-        random_inputs(&g, &d, x, dy, count, 1.5);
         char label[160];
         snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s vs explicit", seed, oc->name);
-        struct tu_device_result a, b;
-        run_checked(label, &d, x, dy, &a);
-        run_checked(label, &e, x, dy, &b);
-        expect_same_results(label, &a, &b, count, true);
-        tu_device_result_free(&b);
-        tu_device_result_free(&a);
-        free(dy);
-        free(x);
+        struct pair r;
+        run_pair(&r, &g, label, &d, &e, 1.5);
+        pair_free(&r);
     }
 }
 
@@ -347,27 +331,19 @@ Test(layouts, nhwc_equals_nchw)
     uint64_t seed = tu_seed(UINT64_C(0x5eed0104));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
     for (int t = 0; t < 2; t++)
         for (int m = 0; m < 2; m++) {
             lrncl_desc d = m == 0 ? tu_desc(CF, AC, 5, 0.8f, 0.75f, 1.0f, 2, 6, 2, 3)
                                   : tu_desc(CF, WI, 3, 0.8f, 0.75f, 1.0f, 2, 3, 5, 6);
-            d.dtype = dtypes[t];
-            size_t count = lrncl_desc_elements(&d);
-            float *x = tu_floats(count), *dy = tu_floats(count);
-            random_inputs(&g, &d, x, dy, count, 2.0);
+            d.dtype = test_dtypes[t];
+            lrncl_desc e = d;
+            e.layout = LRNCL_LAYOUT_NHWC;
             char label[160];
             snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s %s: NHWC vs NCHW", seed, t ? "float16" : "float32",
                      m ? "within" : "across");
-            struct tu_device_result a, b;
-            run_checked(label, &d, x, dy, &a);
-            d.layout = LRNCL_LAYOUT_NHWC;
-            run_checked(label, &d, x, dy, &b);
-            expect_same_results(label, &a, &b, count, true);
-            tu_device_result_free(&b);
-            tu_device_result_free(&a);
-            free(dy);
-            free(x);
+            struct pair r;
+            run_pair(&r, &g, label, &d, &e, 2.0);
+            pair_free(&r);
         }
 }
 
@@ -381,42 +357,30 @@ Test(layouts, nhwc_channel_vectors_equal_nchw)
     uint64_t seed = tu_seed(UINT64_C(0x5eed010a));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
-    const size_t channels[] = {1, 8, 13, 37};
-    const struct {
-        lrncl_convention conv;
-        int size, lo, hi; /* lo, hi: explicit windows only */
-    } windows[] = {{CF, 5, 0, 0}, {PT, 16, 0, 0}, {LRNCL_CONVENTION_EXPLICIT, 1, 15, 0},
-                   {LRNCL_CONVENTION_EXPLICIT, 1, 0, 15}, {LRNCL_CONVENTION_EXPLICIT, 1, 9, 3}};
     for (int t = 0; t < 2; t++)
-        for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
-            for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++) {
-                lrncl_desc d = tu_desc(windows[wi].conv, AC, windows[wi].size, 0.8f, 0.75f, 1.0f, 2, channels[ci], 2, 3);
-                d.window_lo = windows[wi].lo;
-                d.window_hi = windows[wi].hi;
-                d.dtype = dtypes[t];
-                size_t count = lrncl_desc_elements(&d);
-                float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count);
-                random_inputs(&g, &d, x, dy, count, 2.0);
+        for (size_t ci = 0; ci < sizeof nhwc_channels / sizeof nhwc_channels[0]; ci++)
+            for (size_t wi = 0; wi < sizeof nhwc_across_windows / sizeof nhwc_across_windows[0]; wi++) {
+                const struct nhwc_across_window *win = &nhwc_across_windows[wi];
+                lrncl_desc d = tu_desc(win->conv, AC, win->size, 0.8f, 0.75f, 1.0f, 2, nhwc_channels[ci], 2, 3);
+                d.window_lo = win->lo;
+                d.window_hi = win->hi;
+                d.dtype = test_dtypes[t];
+                lrncl_desc e = d;
+                e.layout = LRNCL_LAYOUT_NHWC;
                 char label[200];
                 snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s C %zu window %zu: NHWC vs NCHW", seed,
-                         t ? "float16" : "float32", channels[ci], wi);
-                struct tu_device_result a, b;
-                run_checked(label, &d, x, dy, &a);
-                d.layout = LRNCL_LAYOUT_NHWC;
-                run_checked(label, &d, x, dy, &b);
-                expect_same_results(label, &a, &b, count, true);
+                         t ? "float16" : "float32", nhwc_channels[ci], wi);
+                struct pair r;
+                run_pair(&r, &g, label, &d, &e, 2.0);
                 /* In-place forward stays allowed and equal (each group's y is stored only once
                  * no later group of the position reads its channels). */
+                float *y = tu_floats(r.count);
                 size_t at = 0;
-                run_in_place(&d, x, false, y, NULL);
-                cr_expect(same_bits(y, b.y_noscale, count, &at), "%s: in-place y differs at [%zu]: %.9g vs %.9g",
-                          label, at, (double)y[at], (double)b.y_noscale[at]);
-                tu_device_result_free(&b);
-                tu_device_result_free(&a);
+                run_in_place(&e, r.x, false, y, NULL);
+                cr_expect(same_bits(y, r.b.y_noscale, r.count, &at), "%s: in-place y differs at [%zu]: %.9g vs %.9g",
+                          label, at, (double)y[at], (double)r.b.y_noscale[at]);
                 free(y);
-                free(dy);
-                free(x);
+                pair_free(&r);
             }
 }
 
@@ -430,35 +394,22 @@ Test(layouts, nhwc_within_channel_vectors_equal_nchw)
     uint64_t seed = tu_seed(UINT64_C(0x5eed010b));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
-    const size_t channels[] = {1, 8, 13, 37};
-    const struct {
-        lrncl_convention conv;
-        int size;
-    } windows[] = {{CF, 3}, {CF, 5}, {MI, 4}};
-    const size_t shapes[][3] = {{2, 5, 6}, {1, 1, 3}, {2, 9, 11}}; /* n, h, w */
     for (int t = 0; t < 2; t++)
-        for (size_t ci = 0; ci < sizeof channels / sizeof channels[0]; ci++)
-            for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++)
-                for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-                    lrncl_desc d = tu_desc(windows[wi].conv, WI, windows[wi].size, 0.8f, 0.75f, 1.0f, shapes[si][0],
-                                        channels[ci], shapes[si][1], shapes[si][2]);
-                    d.dtype = dtypes[t];
-                    size_t count = lrncl_desc_elements(&d);
-                    float *x = tu_floats(count), *dy = tu_floats(count);
-                    random_inputs(&g, &d, x, dy, count, 2.0);
+        for (size_t ci = 0; ci < sizeof nhwc_channels / sizeof nhwc_channels[0]; ci++)
+            for (size_t wi = 0; wi < sizeof nhwc_within_windows / sizeof nhwc_within_windows[0]; wi++)
+                for (size_t si = 0; si < sizeof nhwc_within_shapes / sizeof nhwc_within_shapes[0]; si++) {
+                    const size_t *sh = nhwc_within_shapes[si];
+                    lrncl_desc d = tu_desc(nhwc_within_windows[wi].conv, WI, nhwc_within_windows[wi].size, 0.8f,
+                                           0.75f, 1.0f, sh[0], nhwc_channels[ci], sh[1], sh[2]);
+                    d.dtype = test_dtypes[t];
+                    lrncl_desc e = d;
+                    e.layout = LRNCL_LAYOUT_NHWC;
                     char label[200];
                     snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s C %zu window %zu shape %zu: NHWC vs NCHW",
-                             seed, t ? "float16" : "float32", channels[ci], wi, si);
-                    struct tu_device_result a, b;
-                    run_checked(label, &d, x, dy, &a);
-                    d.layout = LRNCL_LAYOUT_NHWC;
-                    run_checked(label, &d, x, dy, &b);
-                    expect_same_results(label, &a, &b, count, true);
-                    tu_device_result_free(&b);
-                    tu_device_result_free(&a);
-                    free(dy);
-                    free(x);
+                             seed, t ? "float16" : "float32", nhwc_channels[ci], wi, si);
+                    struct pair r;
+                    run_pair(&r, &g, label, &d, &e, 2.0);
+                    pair_free(&r);
                 }
 }
 
@@ -472,14 +423,13 @@ Test(layouts, strided_views_with_offsets)
     tu_rng_init(&g, seed);
     static const char *const view_names[] = {"padded NCHW", "channels-last view", "every other w",
                                               "dense NCHW as STRIDED"};
-    const lrncl_dtype dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
     for (int t = 0; t < 2; t++)
         for (int m = 0; m < 2; m++)
             for (int v = 0; v < 4; v++) {
                 lrncl_desc d = m == 0 ? tu_desc(CF, AC, 5, 0.7f, 0.75f, 1.5f, 2, 5, 2, 4)
                                       : tu_desc(CF, WI, 3, 0.7f, 0.75f, 1.5f, 2, 3, 4, 5);
                 const size_t c = d.c, h = d.h, w = d.w;
-                d.dtype = dtypes[t];
+                d.dtype = test_dtypes[t];
                 d.layout = LRNCL_LAYOUT_STRIDED;
                 switch (v) {
                 case 0: /* rows padded by 2, planes by a row, images by a plane and 3 */
@@ -503,27 +453,16 @@ Test(layouts, strided_views_with_offsets)
                 d.offset_scale = 7;
                 d.offset_dy = 11;
                 d.offset_dx = 2;
-                size_t count = lrncl_desc_elements(&d);
                 cr_assert(lrncl_desc_span(&d) == tu_view_span(&d), "%s: lrncl_desc_span %zu, the test's span %zu",
                           view_names[v], lrncl_desc_span(&d), tu_view_span(&d));
-                float *x = tu_floats(count), *dy = tu_floats(count);
-                random_inputs(&g, &d, x, dy, count, 1.5);
+                lrncl_desc dn = d; /* the dense view is the NCHW layout: the same bits */
+                dn.layout = LRNCL_LAYOUT_NCHW;
                 char label[200];
                 snprintf(label, sizeof label, "seed=0x%" PRIx64 " %s %s %s", seed, view_names[v],
                          t ? "float16" : "float32", m ? "within" : "across");
-                struct tu_device_result out;
-                run_checked(label, &d, x, dy, &out);
-                if (v == 3) { /* the dense view is the NCHW layout: the same bits */
-                    lrncl_desc dn = d;
-                    dn.layout = LRNCL_LAYOUT_NCHW;
-                    struct tu_device_result o2;
-                    run_checked(label, &dn, x, dy, &o2);
-                    expect_same_results(label, &out, &o2, count, true);
-                    tu_device_result_free(&o2);
-                }
-                tu_device_result_free(&out);
-                free(dy);
-                free(x);
+                struct pair r;
+                run_pair(&r, &g, label, &d, v == 3 ? &dn : NULL, 1.5);
+                pair_free(&r);
             }
 
     /* NCHW and NHWC layouts take offsets too. */
@@ -632,32 +571,18 @@ Test(in_place, equals_out_of_place)
     uint64_t seed = tu_seed(UINT64_C(0x5eed0106));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    const struct {
-        const char *name;
-        lrncl_convention conv;
-        int size;
-        lrncl_dtype dtype;
-        lrncl_layout layout;
-        size_t offset, c;
-    } cases[] = {
-        {"NCHW float32 size 3", CF, 3, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 0, 9},
-        {"NCHW float32 size 5", CF, 5, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 0, 9},
-        {"NHWC float16 size 3", CF, 3, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC, 0, 9},
-        {"NHWC float16 size 5, offset 3", CF, 5, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC, 3, 9},
-        {"NCHW float32 size 5, offset 6", CF, 5, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 6, 4},
-        {"NCHW float32 pytorch 16 (the widest window allowed)", PT, 16, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 0, 21},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lrncl_desc d = tu_desc(cases[i].conv, AC, cases[i].size, 1.1f, 0.75f, 1.0f, 2, cases[i].c, 2, 3);
-        d.dtype = cases[i].dtype;
-        d.layout = cases[i].layout;
-        d.offset_x = d.offset_y = cases[i].offset;
+    for (size_t i = 0; i < sizeof in_place_cases / sizeof in_place_cases[0]; i++) {
+        const struct in_place_case *ic = &in_place_cases[i];
+        lrncl_desc d = tu_desc(ic->conv, AC, ic->size, 1.1f, 0.75f, 1.0f, 2, ic->c, 2, 3);
+        d.dtype = ic->dtype;
+        d.layout = ic->layout;
+        d.offset_x = d.offset_y = ic->offset;
         d.offset_scale = 2;
         size_t count = lrncl_desc_elements(&d);
         float *x = tu_floats(count), *dy = tu_floats(count), *y = tu_floats(count), *s = tu_floats(count);
         random_inputs(&g, &d, x, dy, count, 2.0);
         char label[160];
-        snprintf(label, sizeof label, "seed=0x%" PRIx64 " in-place %s", seed, cases[i].name);
+        snprintf(label, sizeof label, "seed=0x%" PRIx64 " in-place %s", seed, ic->name);
         struct tu_device_result out;
         run_checked(label, &d, x, NULL, &out);
         size_t at = 0;
@@ -683,20 +608,9 @@ TestSuite(float16, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
 /* The host conversion every float16 check relies on. */
 Test(float16, host_conversion)
 {
-    const struct {
-        float f;
-        uint16_t h;
-    } known[] = {
-        {0.0f, 0x0000},       {-0.0f, 0x8000},          {1.0f, 0x3c00},          {-2.0f, 0xc000},
-        {65504.0f, 0x7bff},   {65519.0f, 0x7bff},       {65520.0f, 0x7c00},      {1e6f, 0x7c00},
-        {INFINITY, 0x7c00},   {-INFINITY, 0xfc00},      {0x1p-14f, 0x0400},      {0x1p-24f, 0x0001},
-        {0x1p-25f, 0x0000},   {0x1.8p-24f, 0x0002},     {0x1.0p-26f, 0x0000},    {0x1.002p0f, 0x3c00},
-        {0x1.006p0f, 0x3c02}, {0x1.002002p0f, 0x3c01},  {0x1.ffep-15f, 0x0400},  {0.333333343f, 0x3555},
-        {0x1.004p0f, 0x3c01}, {-0x1.8p-24f, 0x8002},    {-65520.0f, 0xfc00},
-    };
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        cr_expect(tu_half_from_float(known[i].f) == known[i].h, "half(%a) = 0x%04x, expected 0x%04x",
-                  (double)known[i].f, tu_half_from_float(known[i].f), known[i].h);
+    for (size_t i = 0; i < sizeof half_known / sizeof half_known[0]; i++)
+        cr_expect(tu_half_from_float(half_known[i].f) == half_known[i].h, "half(%a) = 0x%04x, expected 0x%04x",
+                  (double)half_known[i].f, tu_half_from_float(half_known[i].f), half_known[i].h);
     cr_expect(isnan(tu_half_to_float(tu_half_from_float(NAN))));
     for (uint32_t h = 0; h < 0x10000u; h++) {
         float f = tu_half_to_float((uint16_t)h);
@@ -752,22 +666,17 @@ static void float16_random(lrncl_mode mode, uint64_t default_seed, bool large)
     uint64_t seed = tu_seed(default_seed);
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    /* Windows shared with the other float16 tests: across (2,2) (1,1) (2,1), within (1,1) (1,2). */
-    const struct {
-        lrncl_convention conv;
-        int size;
-    } across[] = {{CF, 5}, {CF, 3}, {PT, 4}}, within[] = {{CF, 3}, {MI, 4}};
     float *x = tu_floats(1024), *dy = tu_floats(1024);
     int failed = 0;
     for (int i = 0; i < 12; i++) {
         lrncl_desc d;
         if (mode == AC) {
             int j = (int)tu_rng_below(&g, 3);
-            d = tu_desc(across[j].conv, AC, across[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2), 1 + tu_rng_below(&g, 24),
-                     1 + tu_rng_below(&g, 2), 1 + tu_rng_below(&g, 4));
+            d = tu_desc(float16_across[j].conv, AC, float16_across[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2),
+                        1 + tu_rng_below(&g, 24), 1 + tu_rng_below(&g, 2), 1 + tu_rng_below(&g, 4));
         } else {
             int j = (int)tu_rng_below(&g, 2);
-            d = tu_desc(within[j].conv, WI, within[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2),
+            d = tu_desc(float16_within[j].conv, WI, float16_within[j].size, 1, 0.75f, 1, 1 + tu_rng_below(&g, 2),
                      1 + tu_rng_below(&g, 3), 1 + tu_rng_below(&g, 9), 1 + tu_rng_below(&g, 8));
         }
         d.dtype = LRNCL_FLOAT16;
@@ -833,30 +742,21 @@ Test(shape_nd, folded)
 {
     struct tu_rng g;
     tu_rng_init(&g, tu_seed(UINT64_C(0x5eed010b)));
-    const struct {
-        int rank;
-        size_t dims[3];
-        size_t h, w;
-    } cases[] = {
-        {3, {2, 2, 2}, 4, 2}, /* N, C, D1, D2, D3 */
-        {3, {1, 3, 2}, 3, 2},
-        {2, {2, 3, 0}, 2, 3},
-        {1, {7, 0, 0}, 1, 7},
-        {0, {0, 0, 0}, 1, 1},
-    };
     const lrncl_layout layouts[] = {LRNCL_LAYOUT_NCHW, LRNCL_LAYOUT_NHWC};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (size_t i = 0; i < sizeof shape_nd_cases / sizeof shape_nd_cases[0]; i++)
         for (int l = 0; l < 2; l++) {
+            const int rank = shape_nd_cases[i].rank;
+            const size_t want_h = shape_nd_cases[i].h, want_w = shape_nd_cases[i].w;
             lrncl_desc d;
             lrncl_desc_init(&d, AC);
             d.layout = layouts[l];
             d.alpha = 0.8f;
-            lrncl_status st = lrncl_desc_set_shape_nd(&d, 2, 5, cases[i].rank, cases[i].rank ? cases[i].dims : NULL);
-            cr_assert(st == LRNCL_SUCCESS, "set_shape_nd(rank %d) -> %s: %s", cases[i].rank, lrncl_status_string(st),
+            lrncl_status st = lrncl_desc_set_shape_nd(&d, 2, 5, rank, rank ? shape_nd_cases[i].dims : NULL);
+            cr_assert(st == LRNCL_SUCCESS, "set_shape_nd(rank %d) -> %s: %s", rank, lrncl_status_string(st),
                       lrncl_last_error());
-            cr_expect(d.n == 2 && d.c == 5 && d.h == cases[i].h && d.w == cases[i].w,
-                      "set_shape_nd(rank %d): %zux%zux%zux%zu, expected 2x5x%zux%zu", cases[i].rank, d.n, d.c, d.h,
-                      d.w, cases[i].h, cases[i].w);
+            cr_expect(d.n == 2 && d.c == 5 && d.h == want_h && d.w == want_w,
+                      "set_shape_nd(rank %d): %zux%zux%zux%zu, expected 2x5x%zux%zu", rank, d.n, d.c, d.h, d.w, want_h,
+                      want_w);
             cr_expect(d.layout == layouts[l] && d.local_size == 5 && d.alpha == 0.8f,
                       "set_shape_nd changed other fields");
             /* The reference on a 4-D descriptor made by hand: what the folding must mean. For
@@ -865,7 +765,7 @@ Test(shape_nd, folded)
             lrncl_desc four;
             lrncl_desc_init(&four, AC);
             four.alpha = 0.8f;
-            four.n = 2, four.c = 5, four.h = cases[i].h, four.w = cases[i].w;
+            four.n = 2, four.c = 5, four.h = want_h, four.w = want_w;
             size_t count = lrncl_desc_elements(&four);
             cr_assert(lrncl_desc_elements(&d) == count);
             float x[512], dy[512];
@@ -874,7 +774,7 @@ Test(shape_nd, folded)
             cr_assert(tu_reference(&four, x, dy, y, s, dx) == LRNCL_SUCCESS);
             lrncl_plan *p = tu_plan(tu.ctx, &d);
             char label[96];
-            snprintf(label, sizeof label, "set_shape_nd rank %d, %s", cases[i].rank, l ? "NHWC" : "NCHW");
+            snprintf(label, sizeof label, "set_shape_nd rank %d, %s", rank, l ? "NHWC" : "NCHW");
             tu_run_expect(label, p, &d, x, dy, y, s, dx, count);
             lrncl_plan_release(p);
         }

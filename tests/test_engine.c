@@ -6,11 +6,13 @@
  * cache filled while the host lives (a process that ends with _exit, never releasing its
  * context, leaves its programs to the next; flush); the descriptor's struct_size; the bytes each
  * buffer needs; out-of-order queues chained by events only. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +31,34 @@ static cl_uint context_refs(cl_context c)
     return n;
 }
 
+/* The folders fresh_dir made, removed when the test's process exits normally (a child ending
+ * with _exit leaves them to its parent). */
+enum { MAX_DIRS = 4 };
+static char made[MAX_DIRS][512];
+static int nmade;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_made(void)
+{
+    for (int i = 0; i < nmade; ++i)
+        nftw(made[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A fresh empty folder under the build's temporary space. */
 static void fresh_dir(char *buf, size_t size, const char *tag)
 {
     const char *base = getenv("TMPDIR");
     snprintf(buf, size, "%s/lrncl-engine-%s-XXXXXX", base && *base ? base : "/tmp", tag);
     cr_assert(mkdtemp(buf) != NULL, "mkdtemp %s failed", buf);
+    cr_assert(nmade < MAX_DIRS);
+    if (nmade == 0)
+        atexit(remove_made);
+    snprintf(made[nmade++], sizeof made[0], "%s", buf);
 }
 
 /* Files in dir whose names end with suffix (temporaries, ".tmp-*", never do). */

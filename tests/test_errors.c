@@ -1,6 +1,12 @@
 /* test_errors.c: every bad input is refused with its own status, nothing is enqueued (the
  * event out-pointer is untouched and poisoned outputs stay NaN), nothing crashes, and the
- * thread-local detail message says what was wrong. Also the status strings and LRNCL_DEVICE. */
+ * thread-local detail message says what was wrong. Also the status strings and LRNCL_DEVICE.
+ *
+ * The cases are data: tests/cases/errors_descriptors.inc (descriptors for lrncl_plan_create and
+ * the references) and tests/cases/errors_calls.inc (forward and backward calls), one row each,
+ * named by the Criterion test that runs them. This file is their driver, and holds the checks
+ * that are procedures rather than rows (NULL handles of other calls, in-place rules, offsets,
+ * float16 sizes, the status strings, LRNCL_DEVICE). */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -118,6 +124,69 @@ static void bwd_refused(const char *label, lrncl_status want, lrncl_plan *p, cl_
     expect_refused(label, st, want, ev);
 }
 
+
+/* ---- the call rows (tests/cases/errors_calls.inc) ------------------------------------------ */
+enum call_kind { FWD, BWD };
+enum call_plan { PFIX, PNULL, POTHER };
+enum call_queue { QFIX, QNULL, QOTHER };
+enum call_buffer { B__, BX, BY, BDY, BS, BDX, BSMALL, BNULL, BOTHER };
+
+struct call_case {
+    const char *group, *label;
+    lrncl_status want;
+    enum call_kind kind;
+    enum call_plan plan;
+    enum call_queue queue;
+    enum call_buffer x, y, dy, scale, dx;
+};
+
+static const struct call_case call_cases[] = {
+#include "cases/errors_calls.inc"
+};
+
+/* The objects of another context that the context_mismatch rows name. */
+struct call_others {
+    lrncl_plan *plan;
+    cl_command_queue queue;
+    cl_mem buffer;
+};
+
+static cl_mem call_buffer(enum call_buffer b, const struct call_others *o)
+{
+    switch (b) {
+    case BX: return X;
+    case BY: return Y;
+    case BDY: return DY;
+    case BS: return S;
+    case BDX: return DX;
+    case BSMALL: return SMALL;
+    case BOTHER: cr_assert(o, "a row names another context's buffer outside context_mismatch"); return o->buffer;
+    default: return NULL;
+    }
+}
+
+/* Runs every row of the group: each call is refused with its status and changes nothing. */
+static void run_call_cases(const char *group, const struct call_others *o)
+{
+    size_t rows = 0;
+    for (size_t i = 0; i < sizeof call_cases / sizeof call_cases[0]; i++) {
+        const struct call_case *c = &call_cases[i];
+        if (strcmp(c->group, group) != 0)
+            continue;
+        rows++;
+        cr_assert(o || (c->plan != POTHER && c->queue != QOTHER), "%s: names another context outside context_mismatch",
+                  c->label);
+        lrncl_plan *p = c->plan == PFIX ? P : c->plan == POTHER ? o->plan : NULL;
+        cl_command_queue q = c->queue == QFIX ? tu.q : c->queue == QOTHER ? o->queue : NULL;
+        if (c->kind == FWD)
+            fwd_refused(c->label, c->want, p, q, call_buffer(c->x, o), call_buffer(c->y, o), call_buffer(c->scale, o));
+        else
+            bwd_refused(c->label, c->want, p, q, call_buffer(c->x, o), call_buffer(c->y, o), call_buffer(c->dy, o),
+                        call_buffer(c->scale, o), call_buffer(c->dx, o));
+    }
+    cr_assert(rows > 0, "no call rows in group %s", group);
+}
+
 /* ---- NULL handles and buffers ------------------------------------------------------------- */
 Test(errors, null_arguments)
 {
@@ -136,10 +205,7 @@ Test(errors, null_arguments)
     cr_expect(lrncl_context_create_default(NULL) == LRNCL_ERROR_NULL_ARGUMENT, "context_create_default(NULL)");
     cr_expect(lrncl_last_error()[0] != '\0', "lrncl_last_error() empty after a NULL argument");
 
-    fwd_refused("forward(plan NULL)", LRNCL_ERROR_NULL_ARGUMENT, NULL, tu.q, X, Y, S);
-    fwd_refused("forward(queue NULL)", LRNCL_ERROR_NULL_ARGUMENT, P, NULL, X, Y, S);
-    bwd_refused("backward(plan NULL)", LRNCL_ERROR_NULL_ARGUMENT, NULL, tu.q, X, Y, DY, S, DX);
-    bwd_refused("backward(queue NULL)", LRNCL_ERROR_NULL_ARGUMENT, P, NULL, X, Y, DY, S, DX);
+    run_call_cases("null_arguments", NULL); /* NULL plan and queue in forward and backward */
 
     /* The host reference takes host arrays: NULL ones are NULL arguments. */
     double h[210];
@@ -159,14 +225,17 @@ Test(errors, null_arguments)
 
 Test(errors, null_buffers)
 {
-    fwd_refused("forward(x NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, NULL, Y, S);
-    fwd_refused("forward(y NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, X, NULL, S);
-    fwd_refused("forward(x, y NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, NULL, NULL, NULL);
-    bwd_refused("backward(x NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, NULL, Y, DY, S, DX);
-    bwd_refused("backward(y NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, X, NULL, DY, S, DX);
-    bwd_refused("backward(dy NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, X, Y, NULL, S, DX);
-    bwd_refused("backward(dx NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, X, Y, DY, S, NULL);
-    bwd_refused("backward(dy, dx NULL, scale NULL)", LRNCL_ERROR_NULL_BUFFER, P, tu.q, X, Y, NULL, NULL, NULL);
+    run_call_cases("null_buffers", NULL);
+}
+
+Test(errors, buffer_too_small)
+{
+    run_call_cases("buffer_too_small", NULL);
+}
+
+Test(errors, aliased_buffers)
+{
+    run_call_cases("aliased_buffers", NULL);
 }
 
 /* A wait list that says it has events but has none is refused (any error), not enqueued. */
@@ -181,16 +250,19 @@ Test(errors, bad_wait_list)
     cr_expect(tu_still_poisoned(Y, COUNT) && tu_still_poisoned(S, COUNT), "forward(num_wait 1, wait NULL) ran");
 }
 
-/* ---- descriptors -------------------------------------------------------------------------- */
-struct bad_desc {
-    const char *label;
+
+/* ---- the descriptor rows (tests/cases/errors_descriptors.inc) ------------------------------ */
+struct desc_case {
+    const char *group, *label;
     lrncl_desc d;
     lrncl_status want;
-    const char *mention; /* text lrncl_last_error() should contain, or NULL */
+    const char *mention;  /* text lrncl_last_error() should contain, or NULL */
+    bool zero_elements;   /* lrncl_desc_elements must be 0 */
+    size_t span;          /* storage groups: what lrncl_desc_span must give */
 };
 
 /* plan_create refuses b with its status and a detail message; p stays NULL. */
-static void expect_bad_plan(const struct bad_desc *b)
+static void expect_bad_plan(const struct desc_case *b)
 {
     lrncl_plan *p = NULL;
     lrncl_status st = lrncl_plan_create(tu.ctx, &b->d, &p);
@@ -209,25 +281,30 @@ static void expect_bad_plan(const struct bad_desc *b)
         cr_expect(strstr(low, b->mention) != NULL, "plan_create(%s): lrncl_last_error() \"%s\" does not mention %s",
                   b->label, detail, b->mention);
     }
-    if (st == LRNCL_SUCCESS)
+    if (st == LRNCL_SUCCESS) {
+        cr_expect(p != NULL, "plan_create(%s): no plan", b->label);
         lrncl_plan_release(p);
-    else
+    } else
         cr_expect(p == NULL, "plan_create(%s): *out set on failure", b->label);
 }
 
 /* plan_create and both references validate the same way. */
-static void expect_bad_desc(const struct bad_desc *b)
+static void expect_bad_desc(const struct desc_case *b)
 {
     expect_bad_plan(b);
-    double buf[8] = {0};
+    double buf[8] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
     lrncl_status st = lrncl_reference_forward(&b->d, buf, buf + 4, NULL);
     cr_expect(st == b->want, "reference_forward(%s): returned %d (%s), expected %d", b->label, (int)st,
               lrncl_status_string(st), (int)b->want);
+    st = lrncl_reference_forward(&b->d, buf, buf + 2, buf + 4);
+    cr_expect(st == b->want, "reference_forward(%s, with the scale): returned %d (%s), expected %d", b->label,
+              (int)st, lrncl_status_string(st), (int)b->want);
     st = lrncl_reference_backward(&b->d, buf, buf + 2, buf + 4, buf + 6);
     cr_expect(st == b->want, "reference_backward(%s): returned %d (%s), expected %d", b->label, (int)st,
               lrncl_status_string(st), (int)b->want);
 }
 
+/* Descriptor builders for the rows. */
 static lrncl_desc with(lrncl_mode mode, int size, float alpha, float beta, float k)
 {
     lrncl_desc d;
@@ -260,142 +337,156 @@ static lrncl_desc moded(lrncl_mode m)
 #define AC LRNCL_ACROSS_CHANNELS
 #define WI LRNCL_WITHIN_CHANNEL
 
+static lrncl_desc conv(lrncl_convention c, lrncl_mode m, int size, float k)
+{
+    lrncl_desc d = with(m, size, 1, 0.75f, k);
+    d.convention = c;
+    return d;
+}
+
+static lrncl_desc beta0(lrncl_desc d)
+{
+    d.beta = 0.0f;
+    return d;
+}
+
+static lrncl_desc betaneg(lrncl_desc d)
+{
+    d.beta = -0.5f;
+    return d;
+}
+
+static lrncl_desc explicit_window(int lo, int hi, lrncl_alpha_divisor div, int size, int use_k, float k)
+{
+    lrncl_desc d = conv(LRNCL_CONVENTION_EXPLICIT, LRNCL_ACROSS_CHANNELS, size, k);
+    d.window_lo = lo;
+    d.window_hi = hi;
+    d.alpha_divisor = div;
+    d.use_k = use_k;
+    return d;
+}
+
+#define PT LRNCL_CONVENTION_PYTORCH
+#define OX LRNCL_CONVENTION_ONNX
+#define TF LRNCL_CONVENTION_TENSORFLOW
+#define CU LRNCL_CONVENTION_CUDNN
+#define MI LRNCL_CONVENTION_MIOPEN
+#define DN LRNCL_CONVENTION_ONEDNN
+#define CF LRNCL_CONVENTION_CAFFE
+#define EX LRNCL_CONVENTION_EXPLICIT
+
+/* dtype and layout values, and strided views that map two positions to one element. */
+static lrncl_desc strided(size_t n, size_t c, size_t h, size_t w, size_t sn, size_t sc, size_t sh, size_t sw)
+{
+    lrncl_desc d = shaped(n, c, h, w);
+    d.layout = LRNCL_LAYOUT_STRIDED;
+    d.stride_n = sn;
+    d.stride_c = sc;
+    d.stride_h = sh;
+    d.stride_w = sw;
+    return d;
+}
+
+static lrncl_desc storage(int layout, int dtype)
+{
+    lrncl_desc d = with(AC, 5, 1, 0.75f, 1);
+    d.layout = (lrncl_layout)layout;
+    d.dtype = (lrncl_dtype)dtype;
+    return d;
+}
+
+#define BIG16 ((size_t)1 << (sizeof(size_t) * 4)) /* 2^32 on 64-bit: 4 of them overflow */
+
+/* Runs every row of the group. The storage groups check the plan (the references read NCHW
+ * doubles whatever the storage: they accept a one-element descriptor) and the span. */
+static void run_desc_cases(const char *group)
+{
+    const struct desc_case cases[] = {
+#define DESC(g, l, desc, w, ...) {.group = (g), .label = (l), .d = (desc), .want = (w), .mention = __VA_ARGS__},
+#include "cases/errors_descriptors.inc"
+#undef DESC
+    };
+    const bool storage_group = strcmp(group, "bad_layout_dtype") == 0 || strcmp(group, "views_accepted") == 0;
+    size_t rows = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct desc_case *c = &cases[i];
+        if (strcmp(c->group, group) != 0)
+            continue;
+        rows++;
+        if (!storage_group) {
+            expect_bad_desc(c);
+        } else {
+            expect_bad_plan(c);
+            if (lrncl_desc_elements(&c->d) == 1) {
+                double x[1] = {0.5}, y[1], dx[1];
+                cr_expect(lrncl_reference_forward(&c->d, x, y, NULL) == LRNCL_SUCCESS &&
+                              lrncl_reference_backward(&c->d, x, y, x, dx) == LRNCL_SUCCESS,
+                          "reference(%s): refused a descriptor whose only fault is its storage: %s", c->label,
+                          lrncl_last_error());
+            }
+            cr_expect(lrncl_desc_span(&c->d) == c->span, "lrncl_desc_span(%s) = %zu, expected %zu", c->label,
+                      lrncl_desc_span(&c->d), c->span);
+        }
+        if (c->zero_elements)
+            cr_expect(lrncl_desc_elements(&c->d) == 0, "lrncl_desc_elements(%s) = %zu, expected 0", c->label,
+                      lrncl_desc_elements(&c->d));
+    }
+    cr_assert(rows > 0, "no descriptor rows in group %s", group);
+}
+
 Test(errors, bad_mode_shape_size)
 {
-    const struct bad_desc cases[] = {
-        {"mode 2", moded((lrncl_mode)2), LRNCL_ERROR_INVALID_MODE, NULL},
-        {"mode 7", moded((lrncl_mode)7), LRNCL_ERROR_INVALID_MODE, "7"},
-        {"mode -1", moded((lrncl_mode)-1), LRNCL_ERROR_INVALID_MODE, NULL},
-        {"n 0", shaped(0, 3, 4, 5), LRNCL_ERROR_INVALID_SHAPE, NULL},
-        {"c 0", shaped(2, 0, 4, 5), LRNCL_ERROR_INVALID_SHAPE, NULL},
-        {"h 0", shaped(2, 3, 0, 5), LRNCL_ERROR_INVALID_SHAPE, NULL},
-        {"w 0", shaped(2, 3, 4, 0), LRNCL_ERROR_INVALID_SHAPE, NULL},
-        {"all 0", shaped(0, 0, 0, 0), LRNCL_ERROR_INVALID_SHAPE, NULL},
-        {"across size 0", with(AC, 0, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"across size -1", with(AC, -1, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"across size 2", with(AC, 2, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"across size 4", with(AC, 4, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"across size 24", with(AC, 24, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, "24"},
-        {"across size INT_MIN", with(AC, INT_MIN, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"within size 0", with(WI, 0, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"within size -1", with(WI, -1, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"within size 2", with(WI, 2, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"within size 4", with(WI, 4, 1, 0.75f, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_bad_desc(&cases[i]);
+    run_desc_cases("bad_mode_shape_size");
 }
 
 Test(errors, bad_alpha_beta_k)
 {
-    const struct bad_desc cases[] = {
-        {"alpha NaN", with(AC, 5, NAN, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, "nan"},
-        {"alpha +Inf", with(AC, 5, INFINITY, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, "inf"},
-        {"alpha -Inf", with(AC, 5, -INFINITY, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, NULL},
-        {"alpha -3.5", with(AC, 5, -3.5f, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, "-3.5"},
-        {"alpha -1e-30", with(AC, 5, -1e-30f, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, NULL},
-        {"within alpha NaN", with(WI, 3, NAN, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, NULL},
-        {"within alpha -1", with(WI, 3, -1, 0.75f, 1), LRNCL_ERROR_INVALID_ALPHA, NULL},
-        {"beta NaN", with(AC, 5, 1, NAN, 1), LRNCL_ERROR_INVALID_BETA, "nan"},
-        {"beta +Inf", with(AC, 5, 1, INFINITY, 1), LRNCL_ERROR_INVALID_BETA, "inf"},
-        {"beta -Inf", with(AC, 5, 1, -INFINITY, 1), LRNCL_ERROR_INVALID_BETA, NULL},
-        {"within beta NaN", with(WI, 3, 1, NAN, 1), LRNCL_ERROR_INVALID_BETA, NULL},
-        {"within beta Inf", with(WI, 3, 1, INFINITY, 1), LRNCL_ERROR_INVALID_BETA, NULL},
-        {"k NaN", with(AC, 5, 1, 0.75f, NAN), LRNCL_ERROR_INVALID_K, "nan"},
-        {"k +Inf", with(AC, 5, 1, 0.75f, INFINITY), LRNCL_ERROR_INVALID_K, "inf"},
-        {"k -Inf", with(AC, 5, 1, 0.75f, -INFINITY), LRNCL_ERROR_INVALID_K, NULL},
-        {"k 0", with(AC, 5, 1, 0.75f, 0), LRNCL_ERROR_INVALID_K, NULL},
-        {"k -0", with(AC, 5, 1, 0.75f, -0.0f), LRNCL_ERROR_INVALID_K, NULL},
-        {"k -1", with(AC, 5, 1, 0.75f, -1), LRNCL_ERROR_INVALID_K, NULL},
-        {"k -2.5", with(AC, 5, 1, 0.75f, -2.5f), LRNCL_ERROR_INVALID_K, "-2.5"},
-        /* WITHIN_CHANNEL ignores k (Caffe uses 1), but a NaN or Inf k is still nonsense. */
-        {"within k NaN", with(WI, 3, 1, 0.75f, NAN), LRNCL_ERROR_INVALID_K, NULL},
-        {"within k Inf", with(WI, 3, 1, 0.75f, INFINITY), LRNCL_ERROR_INVALID_K, NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_bad_desc(&cases[i]);
+    run_desc_cases("bad_alpha_beta_k");
 }
 
 /* Edge values that are valid must be accepted (no over-eager validation). */
 Test(errors, valid_edges_accepted)
 {
-    const struct bad_desc cases[] = {
-        {"alpha 0", with(AC, 5, 0, 0.75f, 1), LRNCL_SUCCESS, NULL},
-        {"beta 0", with(AC, 5, 1, 0, 1), LRNCL_SUCCESS, NULL},
-        {"beta -0.5", with(AC, 5, 1, -0.5f, 1), LRNCL_SUCCESS, NULL},
-        {"k 1e-30", with(AC, 5, 1, 0.75f, 1e-30f), LRNCL_SUCCESS, NULL},
-        {"size 1", with(AC, 1, 1, 0.75f, 1), LRNCL_SUCCESS, NULL},
-        {"size 101 > C", with(AC, 101, 1, 0.75f, 1), LRNCL_SUCCESS, NULL},
-        {"within k 0", with(WI, 3, 1, 0.75f, 0), LRNCL_SUCCESS, NULL},
-        {"within k -1", with(WI, 3, 1, 0.75f, -1), LRNCL_SUCCESS, NULL},
-        {"within size 1", with(WI, 1, 1, 0.75f, 1), LRNCL_SUCCESS, NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lrncl_plan *p = NULL;
-        lrncl_status st = lrncl_plan_create(tu.ctx, &cases[i].d, &p);
-        cr_expect(st == LRNCL_SUCCESS && p != NULL, "plan_create(%s) refused: %s: %s", cases[i].label,
-                  lrncl_status_string(st), lrncl_last_error());
-        lrncl_plan_release(p);
-        double x[1] = {0.5}, y[1], s[1], dx[1];
-        st = lrncl_reference_forward(&cases[i].d, x, y, s);
-        cr_expect(st == LRNCL_SUCCESS, "reference_forward(%s) refused: %s", cases[i].label, lrncl_status_string(st));
-        st = lrncl_reference_backward(&cases[i].d, x, y, x, dx);
-        cr_expect(st == LRNCL_SUCCESS, "reference_backward(%s) refused: %s", cases[i].label, lrncl_status_string(st));
-    }
+    run_desc_cases("valid_edges_accepted");
 }
 
 Test(errors, shape_overflow)
 {
-    const size_t big16 = (size_t)1 << (sizeof(size_t) * 4); /* 2^32 on 64-bit: 4 of them overflow */
-    const size_t half = SIZE_MAX / 2;
-    const struct bad_desc cases[] = {
-        {"n=c=h=w=2^(bits/4)", shaped(big16, big16, big16, big16), LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-        {"n=c=h=w=2^16", shaped((size_t)1 << 16, (size_t)1 << 16, (size_t)1 << 16, (size_t)1 << 16),
-         LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-        {"n=c=h=w=SIZE_MAX/2", shaped(half, half, half, half), LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-        {"n=SIZE_MAX c=2", shaped(SIZE_MAX, 2, 1, 1), LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-        {"w=SIZE_MAX h=SIZE_MAX", shaped(1, 1, SIZE_MAX, SIZE_MAX), LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-        /* The element count fits, its bytes (4 per float) do not. */
-        {"bytes overflow", shaped(SIZE_MAX / 4 + 1, 1, 1, 1), LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-        {"bytes overflow 2", shaped(1, 3, SIZE_MAX / 8, 1), LRNCL_ERROR_SHAPE_OVERFLOW, NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_bad_desc(&cases[i]);
-    for (size_t i = 0; i < 5; i++)
-        cr_expect(lrncl_desc_elements(&cases[i].d) == 0, "lrncl_desc_elements(%s) = %zu, expected 0", cases[i].label,
-                  lrncl_desc_elements(&cases[i].d));
+    run_desc_cases("shape_overflow");
     lrncl_desc d = shaped(2, 3, 4, 5);
     cr_expect(lrncl_desc_elements(&d) == 120);
     d = shaped(2, 0, 4, 5);
     cr_expect(lrncl_desc_elements(&d) == 0);
 }
 
-/* ---- buffers ------------------------------------------------------------------------------ */
-Test(errors, buffer_too_small)
+/* Conventions: unknown values, modes a convention does not define, sizes and k per convention. */
+Test(errors, bad_convention)
 {
-    fwd_refused("forward(x small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, SMALL, Y, S);
-    fwd_refused("forward(y small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, SMALL, S);
-    fwd_refused("forward(y small, scale NULL)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, SMALL, NULL);
-    fwd_refused("forward(scale small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, Y, SMALL);
-    bwd_refused("backward(x small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, SMALL, Y, DY, S, DX);
-    bwd_refused("backward(y small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, SMALL, DY, S, DX);
-    bwd_refused("backward(dy small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, Y, SMALL, S, DX);
-    bwd_refused("backward(scale small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, Y, DY, SMALL, DX);
-    bwd_refused("backward(dx small)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, Y, DY, S, SMALL);
-    bwd_refused("backward(dx small, scale NULL)", LRNCL_ERROR_BUFFER_TOO_SMALL, P, tu.q, X, Y, DY, NULL, SMALL);
+    run_desc_cases("bad_convention");
 }
 
-Test(errors, aliased_buffers)
+/* The valid counterparts: accepted by plan_create and both references. */
+Test(errors, conventions_accepted)
 {
-    /* y == x is in-place forward, allowed for this plan (across, 5): see in_place_rules. */
-    fwd_refused("forward(y == x == scale)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, X, X);
-    fwd_refused("forward(scale == x)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, X);
-    fwd_refused("forward(scale == y)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, Y);
-    bwd_refused("backward(dx == dy)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, DY);
-    bwd_refused("backward(dx == dy, scale NULL)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, NULL, DY);
-    bwd_refused("backward(dx == x)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, X);
-    bwd_refused("backward(dx == y)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, Y);
-    bwd_refused("backward(dx == scale)", LRNCL_ERROR_ALIASED_BUFFERS, P, tu.q, X, Y, DY, S, S);
+    run_desc_cases("conventions_accepted");
+}
+
+/* dtype and layout values, and strided views that map two positions to one element. */
+Test(errors, bad_layout_dtype)
+{
+    run_desc_cases("bad_layout_dtype");
+}
+
+/* Valid views, and the span of each. */
+Test(errors, views_accepted)
+{
+    run_desc_cases("views_accepted");
+    lrncl_desc d = shaped(2, 3, 4, 5);
+    cr_expect(lrncl_desc_span(&d) == 120);
+    d.layout = LRNCL_LAYOUT_NHWC;
+    d.dtype = LRNCL_FLOAT16;
+    cr_expect(lrncl_desc_span(&d) == 120, "NHWC float16 span %zu", lrncl_desc_span(&d));
+    cr_expect(lrncl_desc_span(NULL) == 0);
 }
 
 /* In-place forward (y the same buffer and offset as x) is allowed in ACROSS_CHANNELS with a
@@ -480,219 +571,6 @@ Test(errors, in_place_rules)
         }
     lrncl_plan_release(p15);
     lrncl_plan_release(p16);
-}
-
-/* Conventions: unknown values, modes a convention does not define, sizes and k per convention. */
-static lrncl_desc conv(lrncl_convention c, lrncl_mode m, int size, float k)
-{
-    lrncl_desc d = with(m, size, 1, 0.75f, k);
-    d.convention = c;
-    return d;
-}
-
-static lrncl_desc beta0(lrncl_desc d)
-{
-    d.beta = 0.0f;
-    return d;
-}
-
-static lrncl_desc betaneg(lrncl_desc d)
-{
-    d.beta = -0.5f;
-    return d;
-}
-
-static lrncl_desc explicit_window(int lo, int hi, lrncl_alpha_divisor div, int size, int use_k, float k)
-{
-    lrncl_desc d = conv(LRNCL_CONVENTION_EXPLICIT, LRNCL_ACROSS_CHANNELS, size, k);
-    d.window_lo = lo;
-    d.window_hi = hi;
-    d.alpha_divisor = div;
-    d.use_k = use_k;
-    return d;
-}
-
-#define PT LRNCL_CONVENTION_PYTORCH
-#define OX LRNCL_CONVENTION_ONNX
-#define TF LRNCL_CONVENTION_TENSORFLOW
-#define CU LRNCL_CONVENTION_CUDNN
-#define MI LRNCL_CONVENTION_MIOPEN
-#define DN LRNCL_CONVENTION_ONEDNN
-#define CF LRNCL_CONVENTION_CAFFE
-#define EX LRNCL_CONVENTION_EXPLICIT
-
-Test(errors, bad_convention)
-{
-    const struct bad_desc cases[] = {
-        {"convention 8", conv((lrncl_convention)8, AC, 5, 1), LRNCL_ERROR_INVALID_CONVENTION, "8"},
-        {"convention -1", conv((lrncl_convention)-1, AC, 5, 1), LRNCL_ERROR_INVALID_CONVENTION, NULL},
-        {"convention 1000", conv((lrncl_convention)1000, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, NULL},
-        {"within pytorch", conv(PT, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, "pytorch"},
-        {"within onnx", conv(OX, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, "onnx"},
-        {"within tensorflow", conv(TF, WI, 2, 1), LRNCL_ERROR_INVALID_CONVENTION, "tensorflow"},
-        {"within cudnn", conv(CU, WI, 3, 1), LRNCL_ERROR_INVALID_CONVENTION, "cudnn"},
-        {"explicit alpha_divisor 3", explicit_window(1, 1, (lrncl_alpha_divisor)3, 3, 1, 1),
-         LRNCL_ERROR_INVALID_CONVENTION, NULL},
-        /* Sizes: TensorFlow's is a radius (0 allowed); explicit windows must be >= 0. */
-        {"tensorflow depth_radius -1", conv(TF, AC, -1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, "-1"},
-        {"tensorflow depth_radius INT_MIN", conv(TF, AC, INT_MIN, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"tensorflow depth_radius INT_MAX", conv(TF, AC, INT_MAX, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"explicit lo -1", explicit_window(-1, 2, LRNCL_ALPHA_OVER_N, 5, 1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"explicit hi -1", explicit_window(2, -1, LRNCL_ALPHA_OVER_N, 5, 1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"explicit lo INT_MIN", explicit_window(INT_MIN, 0, LRNCL_ALPHA_RAW, 5, 1, 1),
-         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"explicit lo INT_MAX", explicit_window(INT_MAX, 0, LRNCL_ALPHA_RAW, 5, 1, 1),
-         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"explicit alpha/n, size 0", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 0, 1, 1),
-         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"explicit alpha/n^2, size -3", explicit_window(1, 1, LRNCL_ALPHA_OVER_N2, -3, 1, 1),
-         LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"pytorch size 0", conv(PT, AC, 0, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"onnx size -2", conv(OX, AC, -2, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"cudnn size 0", conv(CU, AC, 0, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"miopen within size 0", conv(MI, WI, 0, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"onednn size -1", conv(DN, AC, -1, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"caffe across size 4", conv(CF, AC, 4, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        {"caffe within size 6", conv(CF, WI, 6, 1), LRNCL_ERROR_INVALID_LOCAL_SIZE, NULL},
-        /* k where it is used (docs/conventions.md): k < 0 everywhere; Caffe across k <= 0; cuDNN
-         * k below CUDNN_LRN_MIN_K (1e-5); k = 0 with beta = 0 (0^0). */
-        {"onednn within k -1", conv(DN, WI, 4, -1), LRNCL_ERROR_INVALID_K, "-1"},
-        {"miopen within k -0.5", conv(MI, WI, 3, -0.5f), LRNCL_ERROR_INVALID_K, "-0.5"},
-        {"onnx k -1", conv(OX, AC, 3, -1), LRNCL_ERROR_INVALID_K, "-1"},
-        {"pytorch k -1e-30", conv(PT, AC, 4, -1e-30f), LRNCL_ERROR_INVALID_K, NULL},
-        {"tensorflow bias -2", conv(TF, AC, 2, -2), LRNCL_ERROR_INVALID_K, "-2"},
-        {"miopen across k -1", conv(MI, AC, 5, -1), LRNCL_ERROR_INVALID_K, NULL},
-        {"onednn across k -INF", conv(DN, AC, 5, -INFINITY), LRNCL_ERROR_INVALID_K, NULL},
-        {"pytorch k NaN", conv(PT, AC, 5, NAN), LRNCL_ERROR_INVALID_K, "nan"},
-        {"caffe across k 0", conv(CF, AC, 5, 0), LRNCL_ERROR_INVALID_K, "caffe"},
-        {"cudnn k 0", conv(CU, AC, 5, 0), LRNCL_ERROR_INVALID_K, "cudnn_lrn_min_k"},
-        {"cudnn k 9.9e-6", conv(CU, AC, 5, 9.9e-6f), LRNCL_ERROR_INVALID_K, "cudnn_lrn_min_k"},
-        {"cudnn k -1", conv(CU, AC, 5, -1), LRNCL_ERROR_INVALID_K, NULL},
-        {"explicit use_k k -1", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 1, -1), LRNCL_ERROR_INVALID_K, NULL},
-        {"explicit no k, k NaN", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 0, NAN), LRNCL_ERROR_INVALID_K, NULL},
-        {"pytorch k 0, beta 0", beta0(conv(PT, AC, 5, 0)), LRNCL_ERROR_INVALID_BETA, "0^0"},
-        {"onednn within k 0, beta 0", beta0(conv(DN, WI, 3, 0)), LRNCL_ERROR_INVALID_BETA, "0^0"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_bad_desc(&cases[i]);
-}
-
-/* The valid counterparts: accepted by plan_create and both references. */
-Test(errors, conventions_accepted)
-{
-    const struct bad_desc cases[] = {
-        {"tensorflow depth_radius 0", conv(TF, AC, 0, 1), LRNCL_SUCCESS, NULL},
-        {"tensorflow depth_radius 3", conv(TF, AC, 3, 1), LRNCL_SUCCESS, NULL},
-        {"pytorch size 4", conv(PT, AC, 4, 1), LRNCL_SUCCESS, NULL},
-        {"pytorch size 2", conv(PT, AC, 2, 1), LRNCL_SUCCESS, NULL},
-        {"onnx size 4", conv(OX, AC, 4, 1), LRNCL_SUCCESS, NULL},
-        {"cudnn size 4", conv(CU, AC, 4, 1), LRNCL_SUCCESS, NULL},
-        {"onednn across size 4", conv(DN, AC, 4, 1), LRNCL_SUCCESS, NULL},
-        {"onednn within size 4", conv(DN, WI, 4, 1), LRNCL_SUCCESS, NULL},
-        {"miopen across size 4", conv(MI, AC, 4, 1), LRNCL_SUCCESS, NULL},
-        {"miopen within size 4", conv(MI, WI, 4, 1), LRNCL_SUCCESS, NULL},
-        {"caffe within k 0 (ignored)", conv(CF, WI, 3, 0), LRNCL_SUCCESS, NULL},
-        /* k = 0 where the framework takes it (docs/conventions.md); -0 is 0 */
-        {"pytorch k 0", conv(PT, AC, 4, 0), LRNCL_SUCCESS, NULL},
-        {"pytorch k -0", conv(PT, AC, 4, -0.0f), LRNCL_SUCCESS, NULL},
-        {"onnx bias 0", conv(OX, AC, 3, 0), LRNCL_SUCCESS, NULL},
-        {"tensorflow bias 0", conv(TF, AC, 2, 0), LRNCL_SUCCESS, NULL},
-        {"miopen across k 0", conv(MI, AC, 5, 0), LRNCL_SUCCESS, NULL},
-        {"miopen within k 0", conv(MI, WI, 3, 0), LRNCL_SUCCESS, NULL},
-        {"onednn across k 0", conv(DN, AC, 5, 0), LRNCL_SUCCESS, NULL},
-        {"onednn within k 0", conv(DN, WI, 3, 0), LRNCL_SUCCESS, NULL},
-        {"explicit use_k k 0", explicit_window(1, 1, LRNCL_ALPHA_OVER_N, 3, 1, 0), LRNCL_SUCCESS, NULL},
-        {"cudnn k 1e-5 (CUDNN_LRN_MIN_K)", conv(CU, AC, 5, 1e-5f), LRNCL_SUCCESS, NULL},
-        {"pytorch k 0, beta -0.5", betaneg(conv(PT, AC, 3, 0)), LRNCL_SUCCESS, NULL},
-        {"explicit 0/0 raw size 0", explicit_window(0, 0, LRNCL_ALPHA_RAW, 0, 1, 1), LRNCL_SUCCESS, NULL},
-        {"explicit 2/0 no k, k 0", explicit_window(2, 0, LRNCL_ALPHA_OVER_N2, 3, 0, 0), LRNCL_SUCCESS, NULL},
-        {"explicit within", conv(EX, WI, 3, 1), LRNCL_SUCCESS, NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_bad_desc(&cases[i]);
-}
-
-/* dtype and layout values, and strided views that map two positions to one element. */
-static lrncl_desc strided(size_t n, size_t c, size_t h, size_t w, size_t sn, size_t sc, size_t sh, size_t sw)
-{
-    lrncl_desc d = shaped(n, c, h, w);
-    d.layout = LRNCL_LAYOUT_STRIDED;
-    d.stride_n = sn;
-    d.stride_c = sc;
-    d.stride_h = sh;
-    d.stride_w = sw;
-    return d;
-}
-
-static lrncl_desc storage(int layout, int dtype)
-{
-    lrncl_desc d = with(AC, 5, 1, 0.75f, 1);
-    d.layout = (lrncl_layout)layout;
-    d.dtype = (lrncl_dtype)dtype;
-    return d;
-}
-
-Test(errors, bad_layout_dtype)
-{
-    const struct bad_desc cases[] = {
-        {"layout 3", storage(3, 0), LRNCL_ERROR_INVALID_LAYOUT, "3"},
-        {"layout -1", storage(-1, 0), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        {"dtype 2", storage(0, 2), LRNCL_ERROR_INVALID_LAYOUT, "2"},
-        {"dtype -1", storage(1, -1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        {"stride_c 0, c 3", strided(1, 3, 2, 2, 12, 0, 2, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        {"stride_h 1 = stride_w, h w 2", strided(1, 1, 2, 2, 4, 4, 1, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        {"all strides 0", strided(2, 2, 2, 2, 0, 0, 0, 0), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        /* w reaches index 4 with stride 1, c's stride 4 lands on it. */
-        {"stride_c 4 inside w 5", strided(1, 2, 1, 5, 10, 4, 5, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        /* interleaved: c stride 2 and w stride 3 collide (c=3, w=0 and c=0, w=2) */
-        {"c stride 2, w stride 3", strided(1, 4, 1, 3, 100, 2, 50, 3), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        {"n stride = c stride", strided(2, 2, 1, 1, 1, 1, 1, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-        {"within stride_h 0", strided(1, 1, 3, 2, 6, 6, 0, 1), LRNCL_ERROR_INVALID_LAYOUT, NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        expect_bad_plan(&cases[i]);
-        /* The host reference reads contiguous NCHW doubles whatever the storage: it accepts. */
-        if (lrncl_desc_elements(&cases[i].d) == 1) {
-            double x[1] = {0.5}, y[1], dx[1];
-            cr_expect(lrncl_reference_forward(&cases[i].d, x, y, NULL) == LRNCL_SUCCESS &&
-                          lrncl_reference_backward(&cases[i].d, x, y, x, dx) == LRNCL_SUCCESS,
-                      "reference(%s): refused a descriptor whose only fault is its storage: %s", cases[i].label,
-                      lrncl_last_error());
-        }
-        cr_expect(lrncl_desc_span(&cases[i].d) == 0, "lrncl_desc_span(%s) = %zu, expected 0", cases[i].label,
-                  lrncl_desc_span(&cases[i].d));
-    }
-
-    /* Valid views: a stride of 0 or a repeated stride is harmless on a dimension of 1, and
-     * views may be padded, permuted, or place n inside the others. */
-    const struct {
-        const char *label;
-        lrncl_desc d;
-        size_t span;
-    } ok[] = {
-        {"1x1x1x1 strides 0", strided(1, 1, 1, 1, 0, 0, 0, 0), 1},
-        {"c 1 stride 0", strided(2, 1, 3, 4, 12, 0, 4, 1), 24},
-        {"h 1 stride_h = stride_w", strided(1, 3, 1, 4, 12, 4, 1, 1), 12},
-        {"padded NCHW", strided(2, 3, 4, 5, 100, 30, 6, 1), 100 + 60 + 18 + 4 + 1},
-        {"channels last", strided(2, 3, 4, 5, 60, 1, 15, 3), 60 + 2 + 45 + 12 + 1},
-        {"n innermost", strided(3, 2, 2, 2, 1, 3, 6, 12), 2 + 3 + 6 + 12 + 1},
-        {"c stride 3 over w 3", strided(1, 4, 1, 3, 100, 3, 50, 1), 9 + 2 + 1},
-    };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        lrncl_plan *p = NULL;
-        lrncl_status st = lrncl_plan_create(tu.ctx, &ok[i].d, &p);
-        cr_expect(st == LRNCL_SUCCESS && p, "plan_create(%s) refused: %s: %s", ok[i].label, lrncl_status_string(st),
-                  lrncl_last_error());
-        lrncl_plan_release(p);
-        cr_expect(lrncl_desc_span(&ok[i].d) == ok[i].span, "lrncl_desc_span(%s) = %zu, expected %zu", ok[i].label,
-                  lrncl_desc_span(&ok[i].d), ok[i].span);
-    }
-    lrncl_desc d = shaped(2, 3, 4, 5);
-    cr_expect(lrncl_desc_span(&d) == 120);
-    d.layout = LRNCL_LAYOUT_NHWC;
-    d.dtype = LRNCL_FLOAT16;
-    cr_expect(lrncl_desc_span(&d) == 120, "NHWC float16 span %zu", lrncl_desc_span(&d));
-    cr_expect(lrncl_desc_span(NULL) == 0);
 }
 
 Test(errors, set_shape_nd_bad)
@@ -843,6 +721,7 @@ Test(errors, buffer_too_small_views)
     lrncl_plan_release(ph);
 }
 
+
 /* A queue, buffer or plan of another cl_context (on the same device) is refused. */
 Test(errors, context_mismatch)
 {
@@ -854,26 +733,15 @@ Test(errors, context_mismatch)
     cl_mem ob = clCreateBuffer(other, CL_MEM_READ_WRITE, COUNT * sizeof(float), NULL, &err);
     cr_assert(err == CL_SUCCESS && ob, "clCreateBuffer -> %d", (int)err);
 
-    fwd_refused("forward(queue of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, oq, X, Y, S);
-    bwd_refused("backward(queue of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, oq, X, Y, DY, S, DX);
-    fwd_refused("forward(x of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, ob, Y, S);
-    fwd_refused("forward(y of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, X, ob, S);
-    fwd_refused("forward(scale of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, X, Y, ob);
-    bwd_refused("backward(x of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, ob, Y, DY, S, DX);
-    bwd_refused("backward(y of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, X, ob, DY, S, DX);
-    bwd_refused("backward(dy of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, X, Y, ob, S, DX);
-    bwd_refused("backward(scale of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, X, Y, DY, ob, DX);
-    bwd_refused("backward(dx of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, P, tu.q, X, Y, DY, S, ob);
-
-    /* A plan of another lrncl context, run on this context's queue and buffers. */
+    /* A plan of another lrncl context, for the rows that run it on this context's queue. */
     lrncl_context *oc = NULL;
     lrncl_status st = lrncl_context_create(other, tu.dev, &oc);
     cr_assert(st == LRNCL_SUCCESS, "lrncl_context_create -> %s: %s", lrncl_status_string(st), lrncl_last_error());
     lrncl_plan *op = NULL;
     st = lrncl_plan_create(oc, &D, &op);
     cr_assert(st == LRNCL_SUCCESS, "lrncl_plan_create -> %s: %s", lrncl_status_string(st), lrncl_last_error());
-    fwd_refused("forward(plan of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, op, tu.q, X, Y, S);
-    bwd_refused("backward(plan of another context)", LRNCL_ERROR_CONTEXT_MISMATCH, op, tu.q, X, Y, DY, S, DX);
+    const struct call_others others = {op, oq, ob};
+    run_call_cases("context_mismatch", &others);
 
     lrncl_plan_release(op);
     lrncl_context_release(oc);

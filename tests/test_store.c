@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* host/program_store.c, internal: the entry parser (a pure function, also fuzzed). */
+/* host/disk_cache.c, internal: the entry parser (a pure function, also fuzzed). */
 int lrncl__store_parse_entry(const void *data, size_t size, const char **key, size_t *key_len,
                              const unsigned char **bin, size_t *bin_len);
 

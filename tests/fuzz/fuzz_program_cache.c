@@ -1,12 +1,12 @@
 /* fuzz_program_cache.c: libFuzzer target for the disk cache's entry parser
- * (lrncl__store_parse_entry, host/program_store.c), the only code that reads bytes a damaged or
+ * (lrncl__store_parse_entry, host/disk_cache.c), the only code that reads bytes a damaged or
  * hostile cache folder could hold. It must accept only whole entries whose crc32 matches, and
  * never read outside the input. Seeds: tests/fuzz/corpus/program_cache/ (a well-formed entry and
  * a truncated one).
  *
  * Build (clang, libclang-rt-14-dev):
  *   clang -g -O1 -fsanitize=fuzzer,address -Iinclude -Ihost -DCL_TARGET_OPENCL_VERSION=120 \
- *     tests/fuzz/fuzz_program_cache.c host/program_store.c <the other host sources and the
+ *     tests/fuzz/fuzz_program_cache.c host/disk_cache.c <the other host sources and the
  *     generated kernel file> -lOpenCL -lz
  * or through the fuzz targets' CMake, linking lrncl_objects and ZLIB::ZLIB. */
 #include "internal.h"

@@ -46,31 +46,35 @@ static size_t storage_offset(const dims4 *d, size_t n, size_t c, size_t h, size_
     return d->nhwc ? ((n * d->h + h) * d->w + w) * d->c + c : ((n * d->c + c) * d->h + h) * d->w + w;
 }
 
-/* NCHW floats into the storage layout, as float (esize 4) or float16 bits (esize 2). */
-void pack(const dims4 *d, size_t esize, const float *nchw, void *dst) {
+/* Copies every element between NCHW floats and the storage layout, as float (esize 4) or
+ * float16 bits (esize 2): from nchw into storage when nchw is given, else from storage_in into
+ * nchw_out. */
+static void convert(const dims4 *d, size_t esize, const float *nchw, void *storage, const void *storage_in,
+                    float *nchw_out) {
     size_t i = 0;
     for (size_t n = 0; n < d->n; n++)
         for (size_t c = 0; c < d->c; c++)
             for (size_t h = 0; h < d->h; h++)
                 for (size_t w = 0; w < d->w; w++, i++) {
                     size_t o = storage_offset(d, n, c, h, w);
-                    if (esize == 2)
-                        ((uint16_t *)dst)[o] = float_to_half(nchw[i]);
+                    if (nchw && esize == 2)
+                        ((uint16_t *)storage)[o] = float_to_half(nchw[i]);
+                    else if (nchw)
+                        ((float *)storage)[o] = nchw[i];
                     else
-                        ((float *)dst)[o] = nchw[i];
+                        nchw_out[i] = esize == 2 ? half_to_float(((const uint16_t *)storage_in)[o])
+                                                 : ((const float *)storage_in)[o];
                 }
+}
+
+/* NCHW floats into the storage layout. */
+void pack(const dims4 *d, size_t esize, const float *nchw, void *dst) {
+    convert(d, esize, nchw, dst, NULL, NULL);
 }
 
 /* The reverse of pack. */
 void unpack(const dims4 *d, size_t esize, const void *src, float *nchw) {
-    size_t i = 0;
-    for (size_t n = 0; n < d->n; n++)
-        for (size_t c = 0; c < d->c; c++)
-            for (size_t h = 0; h < d->h; h++)
-                for (size_t w = 0; w < d->w; w++, i++) {
-                    size_t o = storage_offset(d, n, c, h, w);
-                    nchw[i] = esize == 2 ? half_to_float(((const uint16_t *)src)[o]) : ((const float *)src)[o];
-                }
+    convert(d, esize, NULL, NULL, src, nchw);
 }
 
 const char *layout_name(lrncl_layout l) {

@@ -6,7 +6,7 @@
  * idle CPU does not take the waiting one (a task that ran within the last 0.5 ms counts as cache
  * hot and is left where it is; the periodic balance comes milliseconds later). The kernel then
  * takes one thread's time or more. Such a wait is invisible in the kernel's own events, so the
- * outside method reports it per run (docs/performance.md, "Why norm2's time moved"). */
+ * outside method reports it per run (docs/performance-history.md, "why norm2's time moved"). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "bench.h"

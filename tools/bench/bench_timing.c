@@ -51,19 +51,6 @@ static void wait_quiet(void) {
     }
 }
 
-/* Milliseconds from the end of the marker enqueued just before a run to the end of the run's
- * last command (done). */
-static int event_ms(cl_event start, cl_event done, double *ms) {
-    cl_ulong t0 = 0, t1 = 0;
-    if (!cli_cl_ok(clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL),
-               "clGetEventProfilingInfo") ||
-        !cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
-               "clGetEventProfilingInfo"))
-        return 0;
-    *ms = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
-    return 1;
-}
-
 /* Timed runs for a peer of which one run takes run_s seconds. */
 static int peer_runs(int runs, double run_s) {
     if (!(run_s * runs > peer_budget_s))
@@ -81,7 +68,7 @@ static int opencl_round(const bench_env *e, const case_state *cs, int pass, cons
         cl_event start = NULL, end = NULL;
         int good = cli_cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
                    enqueue_op(e, cs, op, pass, s, &end) && cli_cl_ok(clFinish(e->q), "clFinish") &&
-                   event_ms(start, end, &ms[op]);
+                   cli_event_ms(start, end, 0, &ms[op]);
         if (end)
             clReleaseEvent(end);
         if (start)

@@ -63,21 +63,6 @@ typedef struct {
     cl_mem x, y, scale, dy, dx;
 } demo_buffers;
 
-/* Milliseconds from the marker enqueued just before an operation to the end of its last
- * command (an operation may enqueue several kernels; done is only the last one's event). */
-static int event_ms(cl_event start, cl_event done, double *ms) {
-    cl_ulong t0 = 0, t1 = 0;
-    if (clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL) != CL_SUCCESS)
-        TRY(cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL),
-                  "clGetEventProfilingInfo"));
-    TRY(cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
-              "clGetEventProfilingInfo"));
-    *ms = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
-    return 1;
-done:
-    return 0;
-}
-
 /* One untimed warm-up, then DEMO_RUNS timed runs of the forward or the backward; the median. */
 static int time_pass(cl_command_queue q, const demo_buffers *b, int backward, double *median_ms) {
     double ms[DEMO_RUNS];
@@ -88,7 +73,7 @@ static int time_pass(cl_command_queue q, const demo_buffers *b, int backward, do
                                    "lrncl_backward")
                            : cli_lr_ok(lrncl_forward(b->plan, q, b->x, b->y, b->scale, 0, NULL, &done),
                                    "lrncl_forward")) &&
-                 cli_cl_ok(clFinish(q), "clFinish") && (r < 0 || event_ms(start, done, &ms[r]));
+                 cli_cl_ok(clFinish(q), "clFinish") && (r < 0 || cli_event_ms(start, done, 1, &ms[r]));
         if (done)
             clReleaseEvent(done);
         if (start)

@@ -1,7 +1,7 @@
 /* cli_store.c: the lrncl command and program bundles: `lrncl compile` (adds a problem's programs
  * to a bundle, or writes their sources for an offline compiler), `lrncl explain` (what a plan
- * does: device, kernels and their launch sizes, where each program came from), and the
- * binary-only contexts of `--binaries DIR`. */
+ * does: device, whether the disk cache is used, kernels and their launch sizes, where each program
+ * came from), and the binary-only contexts of `--binaries DIR`. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
 #include "cli_commands.h"
@@ -107,6 +107,7 @@ int cli_cmd_explain(const run_options *o) {
     cli_device_title(lrncl_context_device(ctx), 1, title, sizeof title);
     printf("device:       %s\n", title);
     printf("device class: %s kernels\n", lrncl_plan_device_class(plan));
+    printf("disk cache:   %s\n", lrncl_context_cache_status(ctx));
     printf("problem:      %s, N=%zu C=%zu H=%zu W=%zu, %s %s\n",
            d.mode == LRNCL_WITHIN_CHANNEL ? "within-channel" : "across-channel", d.n, d.c, d.h, d.w,
            d.dtype == LRNCL_FLOAT16 ? "float16" : "float32", d.layout == LRNCL_LAYOUT_NHWC ? "NHWC" : "NCHW");

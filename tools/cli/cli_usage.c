@@ -98,11 +98,13 @@ static const struct {
      "\n"
      "Adds the OpenCL programs this problem needs to the bundle folder DIR (created if\n"
      "missing): one device binary per kernel variant, <variant>.bin, and a line each in\n"
-     "DIR/manifest.txt. Run it again with other problems to add more; what DIR holds stays.\n"
+     "DIR/manifest.txt (with its size and checksum). Run it again with other problems to add\n"
+     "more; what DIR holds stays, except binaries that do not match their line, rebuilt.\n"
      "The binaries are for this device and driver only. --shape takes the file's order\n"
      "(NxHxWxC with --layout nhwc); --dtype f32 (default) or f16.\n"
      "--emit-source writes <variant>.cl and <variant>.options instead, building nothing: the\n"
-     "input of a vendor's offline compiler, whose binary goes into DIR as <variant>.bin.\n"
+     "input of a vendor's offline compiler, whose binary goes into DIR as <variant>.bin;\n"
+     "running the same --emit-source command again then records it in the manifest.\n"
      "Use the bundle with lrncl forward|backward --binaries DIR, or\n"
      "lrncl_context_create_from_bundle / lrncl_context_set_bundle.\n"
      "\n",
@@ -112,10 +114,11 @@ static const struct {
      "                     [--binaries DIR]\n"
      "\n"
      "Makes the plan and prints what it would do: the device and the class of kernels\n"
-     "chosen, each kernel by name with the global and local sizes its runs enqueue, its\n"
-     "slide block and where its tuning came from, and each program with where it came\n"
-     "from (memory, bundle, disk cache, built) and its build options; then the time the\n"
-     "plan took to make.\n"
+     "chosen, whether the disk cache is used (and if not, why: LRNCL_CACHE_DIR=off, or a\n"
+     "folder of another user or writable by others), each kernel by name with the global\n"
+     "and local sizes its runs enqueue, its slide block and where its tuning came from,\n"
+     "and each program with where it came from (memory, bundle, disk cache, built) and\n"
+     "its build options; then the time the plan took to make.\n"
      "\n",
      1},
     {"demo",

@@ -1,5 +1,5 @@
-/* cli_common.c: one-line error recording, result checks and parsers shared by the lrncl
- * command and lrncl-bench. */
+/* cli_common.c: one-line error recording, result checks, parsers and event timing shared by the
+ * lrncl command and lrncl-bench. */
 #include "cli_common.h"
 
 #include <errno.h>
@@ -94,4 +94,17 @@ const char *cli_error_text(void) { return g_error_set ? g_error : "failed"; }
 void cli_error_reset(void) {
     g_error_set = 0;
     g_error[0] = '\0';
+}
+
+int cli_event_ms(cl_event start, cl_event done, int done_start_fallback, double *ms) {
+    cl_ulong t0 = 0, t1 = 0;
+    cl_int err = clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL);
+    if (err != CL_SUCCESS && done_start_fallback)
+        err = clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+    if (!cli_cl_ok(err, "clGetEventProfilingInfo") ||
+        !cli_cl_ok(clGetEventProfilingInfo(done, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
+                   "clGetEventProfilingInfo"))
+        return 0;
+    *ms = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
+    return 1;
 }

@@ -1,5 +1,5 @@
 /* cli_common.h: what the lrncl command and lrncl-bench share: one-line error recording, checks
- * of OpenCL/lrncl results, and small parsers. */
+ * of OpenCL/lrncl results, small parsers, and timing between profiling events. */
 #ifndef LRNCL_CLI_COMMON_H
 #define LRNCL_CLI_COMMON_H
 
@@ -37,6 +37,12 @@ void *cli_alloc(size_t count, size_t size, const char *what);
 /* clCreateBuffer(ctx, flags, bytes, host), recording "clCreateBuffer (what, N bytes) failed"
  * (and returning NULL) on failure. */
 cl_mem cli_new_buffer(cl_context ctx, cl_mem_flags flags, size_t bytes, void *host, const char *what);
+
+/* Milliseconds from the end of the marker `start`, enqueued just before an operation, to the end
+ * of `done`, the operation's last command (an operation may enqueue several kernels). Where the
+ * marker has no profiling times and done_start_fallback is set, from the start of `done`
+ * instead; otherwise records the failure and returns 0. 1 on success. */
+int cli_event_ms(cl_event start, cl_event done, int done_start_fallback, double *ms);
 
 /* "P:D", both non-negative decimal integers (no signs, no spaces); 1 on success. */
 int cli_parse_device_pair(const char *s, unsigned *platform, unsigned *device);
