@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config python3                   # python3: ci/host-layers.py (CTest host_layers)
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo   # OpenCL: ICD loader, headers, CPU device
   libclblast-dev                                             # CLBlast
   libcriterion-dev                                           # test framework

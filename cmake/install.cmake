@@ -1,7 +1,7 @@
 # cmake/install.cmake: what `cmake --install` puts in place, and how other projects find it.
 #
 #   include/lrncl.h
-#   lib/liblrncl.so.0.1.0 (SONAME liblrncl.so.0), liblrncl.so, liblrncl.a
+#   lib/liblrncl.so.0.2.0 (SONAME liblrncl.so.0.2), liblrncl.so, liblrncl.a
 #   bin/lrncl, bin/lrncl-bench                  (tools/cli/, tools/bench/; top level or LRNCL_BUILD_TOOLS)
 #   lib/cmake/lrncl/lrnclConfig.cmake, lrnclConfigVersion.cmake, lrnclTargets*.cmake
 #                                               find_package(lrncl CONFIG): lrncl::lrncl (shared),

@@ -9,7 +9,7 @@ static _Thread_local char lrncl_error_text[LRNCL_ERROR_TEXT_MAX];
 
 unsigned lrncl_version_number(void) { return LRNCL_VERSION_NUMBER; }
 
-const char *lrncl_version_string(void) { return "0.1.0"; }
+const char *lrncl_version_string(void) { return "0.2.0"; }
 
 static const char *cl_error_name(cl_int e) {
     switch (e) {

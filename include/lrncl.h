@@ -56,12 +56,12 @@ extern "C" {
 
 /* ---- version ------------------------------------------------------------------------------ */
 #define LRNCL_VERSION_MAJOR 0
-#define LRNCL_VERSION_MINOR 1
+#define LRNCL_VERSION_MINOR 2
 #define LRNCL_VERSION_PATCH 0
 #define LRNCL_VERSION_NUMBER (LRNCL_VERSION_MAJOR * 10000 + LRNCL_VERSION_MINOR * 100 + LRNCL_VERSION_PATCH)
 
 LRNCL_API unsigned    lrncl_version_number(void); /* LRNCL_VERSION_NUMBER of the library loaded */
-LRNCL_API const char *lrncl_version_string(void); /* "0.1.0" */
+LRNCL_API const char *lrncl_version_string(void); /* "0.2.0" */
 
 /* ---- status ------------------------------------------------------------------------------- */
 /* 0 is success. Values -1 .. -999 are OpenCL's own error codes, passed through when an OpenCL

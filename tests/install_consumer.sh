@@ -12,12 +12,12 @@ prefix=$tmp/prefix
 
 cmake --install "$build" --prefix "$prefix" > "$tmp/install.log"
 tools=(); [[ -x $build/tools/lrncl ]] && tools=(bin/lrncl)
-for f in include/lrncl.h lib/liblrncl.a lib/liblrncl.so lib/liblrncl.so.0 "${tools[@]}" \
+for f in include/lrncl.h lib/liblrncl.a lib/liblrncl.so lib/liblrncl.so.0.2 "${tools[@]}" \
          lib/cmake/lrncl/lrnclConfig.cmake lib/cmake/lrncl/lrnclConfigVersion.cmake lib/pkgconfig/lrncl.pc; do
   [[ -e $prefix/$f ]] || { echo "not installed: $f"; ls -R "$prefix"; exit 1; }
 done
 soname=$(objdump -p "$prefix/lib/liblrncl.so" | awk '/SONAME/ {print $2}')
-[[ $soname == liblrncl.so.0 ]] || { echo "SONAME is '$soname', expected liblrncl.so.0"; exit 1; }
+[[ $soname == liblrncl.so.0.2 ]] || { echo "SONAME is '$soname', expected liblrncl.so.0.2"; exit 1; }
 
 echo "== find_package(lrncl)"
 cmake -S "$src/tests/consumer" -B "$tmp/cmake-build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
@@ -30,8 +30,8 @@ cmake --build "$tmp/cmake-build" > "$tmp/build.log" || { cat "$tmp/build.log"; e
 # whole first: `ldd | grep -q` under pipefail fails when grep exits early and ldd gets SIGPIPE.
 libs_shared=$(ldd "$tmp/cmake-build/consumer_shared")
 libs_static=$(ldd "$tmp/cmake-build/consumer_static")
-[[ $libs_shared == *"$prefix/lib/liblrncl.so.0"* ]] ||
-  { echo "consumer_shared does not load $prefix/lib/liblrncl.so.0"; echo "$libs_shared"; exit 1; }
+[[ $libs_shared == *"$prefix/lib/liblrncl.so.0.2"* ]] ||
+  { echo "consumer_shared does not load $prefix/lib/liblrncl.so.0.2"; echo "$libs_shared"; exit 1; }
 if [[ $libs_static == *liblrncl* ]]; then
   echo "consumer_static loads a shared liblrncl"; echo "$libs_static"; exit 1
 fi

@@ -38,8 +38,10 @@ cmake --build "$tmp/build" -j2 > "$tmp/build.log" 2>&1 || { cat "$tmp/build.log"
 "$tmp/build/engine"
 cmake --install "$tmp/build" --prefix "$tmp/prefix" > "$tmp/install.log"
 installed=$(cd "$tmp/prefix" && find . ! -type d | sed 's|^\./||' | sort)
-expected=$(printf '%s\n' include/lrncl.h lib/liblrncl.a lib/liblrncl.so lib/liblrncl.so.0 \
-  "lib/liblrncl.so.$(sed -n 's/^project(lrncl VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")" \
+# The SONAME carries major.minor while the major is 0 (README, "ABI policy"), the major after.
+version=$(sed -n 's/^project(lrncl VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+soversion=${version%%.*}; [[ $soversion == 0 ]] && soversion=${version%.*}
+expected=$(printf '%s\n' include/lrncl.h lib/liblrncl.a lib/liblrncl.so "lib/liblrncl.so.$soversion" "lib/liblrncl.so.$version" \
   lib/cmake/lrncl/lrnclConfig.cmake lib/cmake/lrncl/lrnclConfigVersion.cmake \
   lib/cmake/lrncl/lrnclTargets.cmake lib/cmake/lrncl/lrnclTargets-release.cmake \
   lib/pkgconfig/lrncl.pc | sort)
