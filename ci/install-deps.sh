@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev                                                 # crc32 of the program cache's entries
   libdnnl-dev                                                # oneDNN: the CPU peer of lrncl bench
   clang libclang-rt-14-dev                                   # ci/sanitize.sh, ci/fuzz.sh: ASan, UBSan, libFuzzer
+  libopencv-dev                                              # examples/opencv: the OpenCV DNN layer and its test
 )
 
 missing=()

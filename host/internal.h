@@ -17,7 +17,7 @@
  * blocks, vector edge lanes) stays exact up to it; lrncl_plan_create refuses larger ones. */
 #define LRNCL_MAX_DIM ((size_t)0x7fffffc0u)
 
-/* The canonical parameters every convention reduces to (SPEC section 1). */
+/* The canonical parameters every convention reduces to (docs/design.md, "The math"). */
 typedef struct lrncl_canon {
     lrncl_mode mode;
     int lo, hi;      /* window below / above the centre, forward direction */

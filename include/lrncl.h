@@ -477,7 +477,7 @@ LRNCL_API const char  *lrncl_plan_device_class(const lrncl_plan *p);
  * ACROSS_CHANNELS mode with a window of at most 16 channels. Each wait list entry must be an
  * event of the plan's context: a NULL entry or a handle that is not an event is
  * CL_INVALID_EVENT_WAIT_LIST, an event of another context LRNCL_ERROR_CONTEXT_MISMATCH.
- * Arithmetic is float32: results meet the SPEC bounds while the scale k + a*SUM x^2 stays
+ * Arithmetic is float32: results meet the accuracy bounds of docs/design.md while the scale k + a*SUM x^2 stays
  * within float32 and y, dy*y/scale and dx are zero or normal float32 values; where the scale
  * overflows (+inf), y and dx are 0 (docs/design.md, "Guarantees").
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
