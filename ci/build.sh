@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLRNCL_WERROR=ON
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLRNCL_WERROR=ON -DLRNCL_REQUIRE_OPENCV=ON
 cmake --build build -j"$(nproc)"

@@ -4,13 +4,14 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config python3                   # python3: ci/host-layers.py (CTest host_layers)
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo   # OpenCL: ICD loader, headers, CPU device
   libclblast-dev                                             # CLBlast
   libcriterion-dev                                           # test framework
   zlib1g-dev                                                 # crc32 of the program cache's entries
   libdnnl-dev                                                # oneDNN: the CPU peer of lrncl bench
   clang libclang-rt-14-dev                                   # ci/sanitize.sh, ci/fuzz.sh: ASan, UBSan, libFuzzer
+  libopencv-dev                                              # examples/opencv: the OpenCV DNN layer and its test
   oclgrind python3-venv                                      # ci/portability.sh: Oclgrind; venvs for Intel's runtimes
 )
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # AddressSanitizer + UndefinedBehaviorSanitizer: builds lrncl with clang into build-sanitize/
-# (-DLRNCL_SANITIZE=ON) and runs the api, errors, golden, tuning, guarantees, threads and npy
+# (-DLRNCL_SANITIZE=ON) and runs the api, errors, golden, tuning, guarantees, threads, npy and engine
 # suites, then the lrncl command on every golden case (forward and backward). Any report fails.
 #
 # Leak checking is on. PoCL compiles kernels with LLVM, whose allocations LeakSanitizer reports
@@ -17,7 +17,7 @@ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLRNCL_SANITIZE=
   -DLRNCL_BENCH_ONEDNN=OFF -DLRNCL_BUILD_EXAMPLES=OFF > /dev/null
 cmake --build build-sanitize -j"$(nproc)" > build-sanitize/build.log 2>&1 || { tail -50 build-sanitize/build.log; exit 1; }
 
-suites='^(api|errors|golden|tuning|guarantees|threads|npy)$'
+suites='^(api|errors|golden|tuning|guarantees|threads|npy|engine)$'
 # CTest points each suite at build-sanitize/pocl-cache. Warm it: from ci/test.sh's cache when
 # there is one (same kernels, same device; POCL_CACHE_DIR when set, as there), else by a first
 # pass with leak checking off.

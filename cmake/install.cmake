@@ -1,8 +1,8 @@
 # cmake/install.cmake: what `cmake --install` puts in place, and how other projects find it.
 #
 #   include/lrncl.h
-#   lib/liblrncl.so.0.1.0 (SONAME liblrncl.so.0), liblrncl.so, liblrncl.a
-#   bin/lrncl                                   (tools/cli/CMakeLists.txt)
+#   lib/liblrncl.so.0.2.0 (SONAME liblrncl.so.0.2), liblrncl.so, liblrncl.a
+#   bin/lrncl, bin/lrncl-bench                  (tools/cli/, tools/bench/; top level or LRNCL_BUILD_TOOLS)
 #   lib/cmake/lrncl/lrnclConfig.cmake, lrnclConfigVersion.cmake, lrnclTargets*.cmake
 #                                               find_package(lrncl CONFIG): lrncl::lrncl (shared),
 #                                               lrncl::lrncl_static
@@ -28,7 +28,9 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/lrnclConfigVersion.
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/lrnclConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/lrnclConfigVersion.cmake
   DESTINATION ${LRNCL_CMAKE_DIR})
 
-# pkg-config: Libs.private is what a static link adds: libm and the threads flag (glibc 2.34
+# pkg-config: Requires OpenCL (every program that calls lrncl makes OpenCL queues and buffers, so
+# `pkg-config --libs lrncl` alone links it); zlib is only the static library's (Requires.private).
+# Libs.private is what a static link adds: libm and the threads flag (glibc 2.34
 # and later need no flag, and FindThreads then reports none; -pthread is harmless there and
 # needed on older C libraries).
 set(LRNCL_PC_THREADS "${CMAKE_THREAD_LIBS_INIT}")

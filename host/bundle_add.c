@@ -1,7 +1,8 @@
 /* bundle_add.c: writing program bundles, lrncl_bundle_add (what `lrncl compile` calls): the
- * variants a problem needs, built here and checked against what the folder already holds, merged
- * into its manifest under a lock. Calls plan.c (the variants), bundle.c (the manifest's syntax),
- * builder.c and files.c. docs/design.md, "Program store". */
+ * variants a problem needs, built here, launched once (warmup.c) and checked against what the
+ * folder already holds, merged into its manifest under a lock. Calls plan.c (the variants and
+ * their launches), warmup.c, bundle.c (the manifest's syntax), builder.c and files.c.
+ * docs/design.md, "Program store". */
 #define _DEFAULT_SOURCE /* flock */
 #include "internal.h"
 
@@ -111,8 +112,9 @@ static int verified(const char *dir, const char *old, const char *name, unsigned
 }
 
 /* Writes one variant's binary (or source and options) and appends its manifest line. */
-static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const char *dir, const char *old,
-                                lrncl_bundle_content what, char *lines, size_t lines_size) {
+static lrncl_status add_variant(lrncl_context *c, const lrncl_desc *d, size_t index, const lrncl_variant *v,
+                                const char *dir, const char *old, lrncl_bundle_content what, char *lines,
+                                size_t lines_size) {
     const char *texts[2];
     size_t sizes[2];
     char options[LRNCL_OPTIONS_MAX], name[LRNCL_VARIANT_NAME_MAX];
@@ -147,6 +149,17 @@ static lrncl_status add_variant(lrncl_context *c, const lrncl_variant *v, const 
         st = lrncl__build_variant(c, v, &prog);
         if (st != LRNCL_SUCCESS)
             return st;
+        /* Launched at the plan's work-group sizes first, as the disk cache writer does, so that
+         * the binary holds PoCL's work-group functions and runs from it compile nothing. */
+        lrncl_warm warm[LRNCL_WARM_MAX];
+        size_t nwarm = 0;
+        st = lrncl__plan_warm_list_for(c, d, index, prog, warm, &nwarm);
+        if (st == LRNCL_SUCCESS)
+            st = lrncl__warm_program(c->ctx, c->dev, prog, warm, nwarm);
+        if (st != LRNCL_SUCCESS) {
+            clReleaseProgram(prog);
+            return st;
+        }
         cl_int err = lrncl__program_binary(prog, &bin, &size);
         clReleaseProgram(prog);
         if (err != CL_SUCCESS)
@@ -229,7 +242,7 @@ lrncl_status lrncl_bundle_add(lrncl_context *c, const lrncl_desc *d, const char 
         old = NULL;
     }
     for (size_t i = 0; i < count && st == LRNCL_SUCCESS; ++i)
-        st = add_variant(c, &vars[i], dir, old, what, lines, sizeof lines);
+        st = add_variant(c, d, i, &vars[i], dir, old, what, lines, sizeof lines);
     size_t len = 0;
     if (st == LRNCL_SUCCESS && !(manifest = merged_manifest(c, old, lines, &len)))
         st = lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_bundle_add: no memory");

@@ -5,6 +5,7 @@
 #include "lrncl.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <threads.h>
 
@@ -16,7 +17,7 @@
  * blocks, vector edge lanes) stays exact up to it; lrncl_plan_create refuses larger ones. */
 #define LRNCL_MAX_DIM ((size_t)0x7fffffc0u)
 
-/* The canonical parameters every convention reduces to (SPEC section 1). */
+/* The canonical parameters every convention reduces to (docs/design.md, "The math"). */
 typedef struct lrncl_canon {
     lrncl_mode mode;
     int lo, hi;      /* window below / above the centre, forward direction */
@@ -100,6 +101,14 @@ struct lrncl_context {
     int bundle_old;              /* the manifest is of an older format: nothing is loaded from it */
     int bundle_only;             /* binary-only: programs from memory or the bundle, nothing else */
     int can_compile;             /* CL_DEVICE_COMPILER_AVAILABLE: the device builds from source */
+    /* settings (lrncl_context_options) read at each plan creation; unset: the environment's */
+    char *tuning_db;             /* NULL: LRNCL_TUNING_DB; "": the built-in database only */
+    int device_class;            /* an lrncl_device_class, or -1: LRNCL_DEVICE_CLASS or the type */
+    /* references (context.c) */
+    atomic_size_t refs;
+    int shared;                  /* in the registry of lrncl_context_create_shared */
+    struct lrncl_cache_writer *writer;  /* cache_writer.c; NULL until a program needs writing */
+    mtx_t writer_lock;           /* guards writer's creation */
 };
 enum { LRNCL_K_FWD, LRNCL_K_BWD, LRNCL_K_COUNT };
 /* Tunings, indexed by lrncl_kernel_kind: the forward kernel has two (inference, training). */
@@ -137,18 +146,20 @@ lrncl_status lrncl__cl_fail(cl_int err, const char *what);
 void lrncl__clear_error(void);
 void lrncl__set_error_text(const char *text);   /* for long texts such as build logs */
 
+/* plan.c: LRNCL_ERROR_NULL_ARGUMENT or LRNCL_ERROR_INVALID_VALUE (an unknown struct_size). */
+lrncl_status lrncl__desc_check(const lrncl_desc *d);
 /* plan.c: descriptor validation and reduction to canonical form (convention, window, a, k). */
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements);
 /* plan.c: layout and dtype validation; strides, span and element size. */
 lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *out);
 
-/* plan.c: work-items along dimension 0 (before rounding up to the work-group size). */
+/* launch.c: work-items along dimension 0 (before rounding up to the work-group size). */
 size_t lrncl__dim0_extent(const lrncl_plan *p);
-/* plan.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
+/* launch.c: dimension 1 before the slide blocks multiply it: n, or the planes n*C. */
 size_t lrncl__dim1_outer(const lrncl_plan *p);
-/* plan.c: the axis each work-item slides along: C across, H within. */
+/* launch.c: the axis each work-item slides along: C across, H within. */
 size_t lrncl__slide_extent(const lrncl_plan *p);
-/* Whether the plan's vectors run along the channels (NHWC with vw > 1). */
+/* launch.c: whether the plan's vectors run along the channels (NHWC with vw > 1). */
 int lrncl__vector_along_channels(const lrncl_plan *p);
 
 /* workspace.c: whether a backward without a scale runs a forward pass into a workspace first
@@ -167,7 +178,7 @@ lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls
 int lrncl__fpga_platform_of(const char *name, const char *vendor);
 int lrncl__fpga_platform(cl_device_id dev);
 
-/* plan.c: one kernel's launch, the one home of the sizes runs enqueue with and
+/* launch.c: one kernel's launch, the one home of the sizes runs enqueue with and
  * lrncl_plan_kernel_info reports. Caller holds p->lock or knows the tuning is not changing. */
 typedef struct lrncl_launch {
     cl_kernel kernel;
@@ -328,6 +339,38 @@ int lrncl__write_file_atomic(const char *path, const void *const parts[], const 
  * database), by name without extension; NULL when absent. */
 struct lrncl_embedded_source { const char *name; const char *text; size_t size; };
 const struct lrncl_embedded_source *lrncl__embedded(const char *name);
+
+/* One launch of a kernel before its program's binary is read (warmup.c): PoCL compiles a
+ * work-group function per local size at the first launch and keeps it in the binary. */
+typedef struct lrncl_warm {
+    char kernel[64];             /* the kernel function */
+    cl_uint work_dim;            /* 1 (FPGA kernels) or 2 */
+    size_t local[2];
+    size_t global0;              /* dimension 0's global size: the plan's widest dimension,
+                                  rounded up to local[0] (dimension 1 is 1) */
+    int backward;                /* the backward kernels' argument list (else the forward's) */
+    int fpga;                    /* the FPGA kernels' last argument (N, a cl_ulong) */
+} lrncl_warm;
+enum { LRNCL_WARM_MAX = 4 };
+/* warmup.c: launches each of w[0..n) once on a 1x1x1x1 problem over small scratch buffers, on a
+ * queue of its own, and waits. An OpenCL status as lrncl_status. */
+lrncl_status lrncl__warm_program(cl_context ctx, cl_device_id dev, cl_program prog, const lrncl_warm *w, size_t n);
+/* plan.c: the launches of the plan's program `index` (0: its kernels; 1: the in-place column
+ * walk) at the plan's work-group sizes; returns how many. */
+size_t lrncl__plan_warm_list(const lrncl_plan *p, size_t index, lrncl_warm out[LRNCL_WARM_MAX]);
+/* plan.c: the same for a plan of d on c whose program `index` is prog (lrncl_bundle_add, which
+ * builds its programs outside the store): the kernels made from prog, the tuning a plan would
+ * start from. */
+lrncl_status lrncl__plan_warm_list_for(lrncl_context *c, const lrncl_desc *d, size_t index, cl_program prog,
+                                       lrncl_warm out[LRNCL_WARM_MAX], size_t *n);
+
+/* cache_writer.c: the context's disk cache writer, a thread started by the first program handed
+ * to it. add: a program built from source (retained here) whose kernels w[0..n) are launched
+ * before its binary is read and written (lrncl__store_save). flush: waits until every program
+ * handed over is written. release: flush, then ends the thread. */
+void lrncl__writer_add(lrncl_context *c, const lrncl_variant *v, cl_program prog, const lrncl_warm *w, size_t n);
+void lrncl__writer_flush(lrncl_context *c);
+void lrncl__writer_release(lrncl_context *c);
 
 /* tuning.c: the plan's starting tuning of each kernel (database file, built-in, heuristic);
  * needs p->kernels. */

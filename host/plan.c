@@ -21,6 +21,20 @@ void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode) {
     d->use_k = 1;
     d->dtype = LRNCL_FLOAT32;
     d->layout = LRNCL_LAYOUT_NCHW;
+    d->struct_size = sizeof *d;
+}
+
+/* The sizes of lrncl_desc this library knows: only the current one (a later version that grows
+ * the struct will accept the older sizes and default the fields past them). */
+static int known_size(const lrncl_desc *d) { return d->struct_size == sizeof *d; }
+
+lrncl_status lrncl__desc_check(const lrncl_desc *d) {
+    if (!d)
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "descriptor is NULL");
+    if (!known_size(d))
+        return lrncl__fail(LRNCL_ERROR_INVALID_VALUE, "descriptor struct_size is %zu, not %zu: call "
+                           "lrncl_desc_init before setting its fields", d->struct_size, sizeof *d);
+    return LRNCL_SUCCESS;
 }
 
 /* a * b into *out; 0 on overflow. */
@@ -41,7 +55,7 @@ static size_t count_elements(const lrncl_desc *d) {
     return count > SIZE_MAX / sizeof(float) ? 0 : count;
 }
 
-size_t lrncl_desc_elements(const lrncl_desc *d) { return d ? count_elements(d) : 0; }
+size_t lrncl_desc_elements(const lrncl_desc *d) { return d && known_size(d) ? count_elements(d) : 0; }
 
 static const char *convention_name(lrncl_convention c) {
     static const char *names[] = {"caffe", "pytorch", "onnx", "tensorflow", "cudnn", "miopen", "onednn", "explicit"};
@@ -49,8 +63,9 @@ static const char *convention_name(lrncl_convention c) {
 }
 
 lrncl_status lrncl__canonicalize(const lrncl_desc *d, lrncl_canon *out, size_t *elements) {
-    if (!d)
-        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "descriptor is NULL");
+    lrncl_status st = lrncl__desc_check(d);
+    if (st != LRNCL_SUCCESS)
+        return st;
     if (d->mode != LRNCL_ACROSS_CHANNELS && d->mode != LRNCL_WITHIN_CHANNEL)
         return lrncl__fail(LRNCL_ERROR_INVALID_MODE, "mode %d is neither LRNCL_ACROSS_CHANNELS nor "
                            "LRNCL_WITHIN_CHANNEL", (int)d->mode);
@@ -215,15 +230,27 @@ lrncl_status lrncl__geometry(const lrncl_desc *d, lrncl_geometry *g) {
 
 size_t lrncl_desc_span(const lrncl_desc *d) {
     lrncl_geometry g;
-    if (!d || !count_elements(d))
+    if (!d || !known_size(d) || !count_elements(d))
         return 0;
     return lrncl__geometry(d, &g) == LRNCL_SUCCESS ? g.span : 0;
+}
+
+size_t lrncl_desc_bytes(const lrncl_desc *d, lrncl_tensor t) {
+    lrncl_geometry g;
+    if ((unsigned)t > LRNCL_TENSOR_DX || !d || !known_size(d) || !count_elements(d) ||
+        lrncl__geometry(d, &g) != LRNCL_SUCCESS)
+        return 0;
+    const size_t es = t == LRNCL_TENSOR_SCALE ? sizeof(float) : g.elem_size;
+    return g.span > SIZE_MAX / es ? 0 : g.span * es; /* a float16 view's float32 scale may overflow */
 }
 
 lrncl_status lrncl_desc_set_shape_nd(lrncl_desc *d, size_t n, size_t c, int rank, const size_t *dims) {
     lrncl__clear_error();
     if (!d || (rank > 0 && !dims))
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "lrncl_desc_set_shape_nd: %s is NULL", !d ? "d" : "dims");
+    lrncl_status st = lrncl__desc_check(d);
+    if (st != LRNCL_SUCCESS)
+        return st;
     if (rank < 0)
         return lrncl__fail(LRNCL_ERROR_INVALID_SHAPE, "lrncl_desc_set_shape_nd: rank %d < 0", rank);
     size_t h = 1;
@@ -247,13 +274,6 @@ static lrncl_beta_path beta_path_of(float beta) {
     return LRNCL_BETA_GENERAL;
 }
 
-/* Whether the variant runs its vector along the channels: NHWC with the window in registers
- * (across: one work-item per position walks its channels LRN_VW at a time; within: one
- * work-item per (n, column, group of LRN_VW channels) slides down the rows). */
-static int vector_along_channels(const lrncl_variant *v) {
-    return v->vw > 1 && v->layout == LRNCL_LAYOUT_NHWC;
-}
-
 /* CPUs (PoCL) vectorise poorly across work-items that each loop over channels or rows, so each
  * work-item carries vectors of 8 elements adjacent in memory; GPUs coalesce scalar work-items.
  * NCHW: 8 adjacent positions (h*w across, w within). NHWC with a register window: 8 adjacent
@@ -268,35 +288,6 @@ static int choose_vector_width(int cpu, const lrncl_variant *v) {
  * neighbouring work-items C elements apart, and their loads would not coalesce. */
 static int choose_elementwise(const lrncl_variant *v) {
     return v->layout == LRNCL_LAYOUT_NHWC && v->vw == 1;
-}
-
-int lrncl__vector_along_channels(const lrncl_plan *p) {
-    return vector_along_channels(&p->variant);
-}
-
-size_t lrncl__dim0_extent(const lrncl_plan *p) {
-    const lrncl_desc *d = &p->desc;
-    if (p->variant.ew)
-        return d->h * d->w * d->c; /* every element of an image; dimension 1 is n */
-    size_t extent = p->canon.mode == LRNCL_WITHIN_CHANNEL ? d->w : d->h * d->w;
-    if (vector_along_channels(&p->variant)) {
-        if (p->canon.mode == LRNCL_ACROSS_CHANNELS)
-            return extent; /* one work-item per h*w position; the vector walks its channels */
-        /* within: one work-item per (pair of columns, group of vw channels), the groups fastest;
-         * the pair is LRN_NHWC_COLS in lrn_within.cl */
-        return (d->c + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw * ((extent + 1) / 2);
-    }
-    return (extent + (size_t)p->variant.vw - 1) / (size_t)p->variant.vw;
-}
-
-size_t lrncl__dim1_outer(const lrncl_plan *p) {
-    const lrncl_desc *d = &p->desc;
-    int per_image = p->canon.mode == LRNCL_ACROSS_CHANNELS || vector_along_channels(&p->variant) || p->variant.ew;
-    return per_image ? d->n : d->n * d->c;
-}
-
-size_t lrncl__slide_extent(const lrncl_plan *p) {
-    return p->canon.mode == LRNCL_ACROSS_CHANNELS ? p->desc.c : p->desc.h;
 }
 
 /* The FPGA kernels (lrn_fpga.cl): one work-item, scalar, the window a build-time shift register.
@@ -391,6 +382,126 @@ lrncl_status lrncl__plan_variants(const lrncl_context *c, const lrncl_desc *d, l
     return LRNCL_SUCCESS;
 }
 
+/* The plan's forward and backward kernels from prog, its variant's program. */
+static lrncl_status make_kernels(lrncl_plan *p, cl_program prog) {
+    static const char *names[5][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
+                                                  {"lrn_within_fwd", "lrn_within_bwd"},
+                                                  {"lrn_ew_fwd", "lrn_ew_bwd"},
+                                                  {"lrn_fpga_across_fwd", "lrn_fpga_across_bwd"},
+                                                  {"lrn_fpga_within_fwd", "lrn_fpga_within_bwd"}};
+    const int within = p->canon.mode == LRNCL_WITHIN_CHANNEL;
+    const int set = p->variant.family == LRNCL_FAMILY_FPGA ? 3 + within : p->variant.ew ? 2 : within;
+    for (int i = 0; i < LRNCL_K_COUNT; ++i) {
+        cl_int err;
+        p->kernels[i] = clCreateKernel(prog, names[set][i], &err);
+        if (err != CL_SUCCESS)
+            return lrncl__cl_fail(err, "clCreateKernel");
+    }
+    return LRNCL_SUCCESS;
+}
+
+/* The in-place column walk of an element-wise plan, from prog (the column-walk variant's). */
+static lrncl_status make_column_walk(lrncl_plan *p, cl_program prog) {
+    cl_int err;
+    p->inplace_fwd = clCreateKernel(prog, "lrn_across_fwd", &err);
+    if (err != CL_SUCCESS)
+        return lrncl__cl_fail(err, "clCreateKernel");
+    size_t kmax = 1;
+    lrncl_status st = lrncl__kernel_max_local(p, p->inplace_fwd, &kmax);
+    if (st == LRNCL_SUCCESS)
+        p->inplace_local = kmax >= 64 ? 64 : kmax;
+    return st;
+}
+
+static void add_warm(const lrncl_plan *p, const lrncl_launch *l, int backward, lrncl_warm *out, size_t *n) {
+    lrncl_warm w;
+    memset(&w, 0, sizeof w);
+    if (clGetKernelInfo(l->kernel, CL_KERNEL_FUNCTION_NAME, sizeof w.kernel, w.kernel, NULL) != CL_SUCCESS)
+        return;
+    w.kernel[sizeof w.kernel - 1] = '\0';
+    w.work_dim = p->variant.family == LRNCL_FAMILY_FPGA ? 1 : 2;
+    w.local[0] = l->local[0];
+    w.local[1] = l->local[1];
+    /* PoCL specialises a work-group function for grids whose widest dimension is small, so the
+     * warm-up spans the plan's widest dimension; it runs along dimension 0, which the kernels
+     * guard (positions past the 1x1x1x1 problem return at once), with dimension 1 one wide. */
+    const size_t widest = l->global[0] > l->global[1] ? l->global[0] : l->global[1];
+    w.global0 = (widest + l->local[0] - 1) / l->local[0] * l->local[0];
+    w.backward = backward;
+    w.fpga = p->variant.family == LRNCL_FAMILY_FPGA;
+    for (size_t i = 0; i < *n; ++i) /* one launch per kernel and local size */
+        if (!strcmp(out[i].kernel, w.kernel) && out[i].local[0] == w.local[0] && out[i].local[1] == w.local[1])
+            return;
+    if (*n < LRNCL_WARM_MAX)
+        out[(*n)++] = w;
+}
+
+size_t lrncl__plan_warm_list(const lrncl_plan *p, size_t index, lrncl_warm out[LRNCL_WARM_MAX]) {
+    size_t n = 0;
+    lrncl_launch l;
+    if (index == 0) {
+        static const lrncl_kernel_kind kinds[] = {LRNCL_KERNEL_FORWARD, LRNCL_KERNEL_FORWARD_TRAINING,
+                                                  LRNCL_KERNEL_BACKWARD};
+        for (int i = 0; i < 3; ++i) {
+            lrncl__launch_geometry(p, kinds[i], 0, &l);
+            add_warm(p, &l, kinds[i] == LRNCL_KERNEL_BACKWARD, out, &n);
+        }
+    } else if (p->inplace_fwd) {
+        lrncl__launch_geometry(p, LRNCL_KERNEL_FORWARD, 1, &l);
+        add_warm(p, &l, 0, out, &n);
+    }
+    return n;
+}
+
+/* A program this plan's creation built from source goes to the context's disk cache writer,
+ * with the launches that make its binary complete. */
+static void hand_to_cache_writer(const lrncl_plan *p) {
+    if (!p->owner->cache_dir)
+        return;
+    for (size_t i = 0; i < p->program_count; ++i) {
+        if (p->programs[i].origin != LRNCL_PROGRAM_BUILT)
+            continue;
+        cl_kernel k = i == 0 ? p->kernels[0] : p->inplace_fwd;
+        cl_program prog = NULL;
+        if (clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof prog, &prog, NULL) != CL_SUCCESS)
+            continue;
+        lrncl_variant v = p->variant;
+        if (i == 1)
+            v.ew = 0; /* the column walk */
+        lrncl_warm w[LRNCL_WARM_MAX];
+        size_t n = lrncl__plan_warm_list(p, i, w);
+        lrncl__writer_add(p->owner, &v, prog, w, n);
+    }
+}
+
+lrncl_status lrncl__plan_warm_list_for(lrncl_context *c, const lrncl_desc *d, size_t index, cl_program prog,
+                                       lrncl_warm out[LRNCL_WARM_MAX], size_t *n) {
+    lrncl_plan p;
+    memset(&p, 0, sizeof p);
+    *n = 0;
+    lrncl_status st = validate(d, &p.canon, &p.elements, &p.geom);
+    if (st == LRNCL_SUCCESS)
+        st = choose_variant(c, d, &p.canon, &p.variant, &p.device_class);
+    if (st != LRNCL_SUCCESS)
+        return st;
+    p.owner = c;
+    p.desc = *d;
+    p.cpu = p.device_class == LRNCL_CLASS_CPU;
+    for (int i = 0; i < LRNCL_T_COUNT; ++i) /* until lrncl__tuning_init (the column walk has none) */
+        p.tuning[i].local_size = p.tuning[i].slide_block = 1;
+    st = index == 0 ? make_kernels(&p, prog) : make_column_walk(&p, prog);
+    if (st == LRNCL_SUCCESS && index == 0)
+        st = lrncl__tuning_init(&p);
+    if (st == LRNCL_SUCCESS)
+        *n = lrncl__plan_warm_list(&p, index, out);
+    for (int i = 0; i < LRNCL_K_COUNT; ++i)
+        if (p.kernels[i])
+            clReleaseKernel(p.kernels[i]);
+    if (p.inplace_fwd)
+        clReleaseKernel(p.inplace_fwd);
+    return st;
+}
+
 lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan **out) {
     lrncl__clear_error();
     if (!c || !out)
@@ -423,21 +534,9 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
     if (st != LRNCL_SUCCESS)
         goto fail;
     p->program_count = 1;
-    static const char *names[5][LRNCL_K_COUNT] = {{"lrn_across_fwd", "lrn_across_bwd"},
-                                                  {"lrn_within_fwd", "lrn_within_bwd"},
-                                                  {"lrn_ew_fwd", "lrn_ew_bwd"},
-                                                  {"lrn_fpga_across_fwd", "lrn_fpga_across_bwd"},
-                                                  {"lrn_fpga_within_fwd", "lrn_fpga_within_bwd"}};
-    const int within = canon.mode == LRNCL_WITHIN_CHANNEL;
-    const int set = p->variant.family == LRNCL_FAMILY_FPGA ? 3 + within : p->variant.ew ? 2 : within;
-    for (int i = 0; i < LRNCL_K_COUNT; ++i) {
-        cl_int err;
-        p->kernels[i] = clCreateKernel(prog, names[set][i], &err);
-        if (err != CL_SUCCESS) {
-            st = lrncl__cl_fail(err, "clCreateKernel");
-            goto fail;
-        }
-    }
+    st = make_kernels(p, prog);
+    if (st != LRNCL_SUCCESS)
+        goto fail;
     clReleaseProgram(prog); /* the kernels keep it alive */
     prog = NULL;
     /* In-place forward needs the column walk (each x read before its own y is written). */
@@ -448,23 +547,16 @@ lrncl_status lrncl_plan_create(lrncl_context *c, const lrncl_desc *d, lrncl_plan
         if (st != LRNCL_SUCCESS)
             goto fail;
         p->program_count = 2;
-        cl_int err;
-        p->inplace_fwd = clCreateKernel(prog, "lrn_across_fwd", &err);
-        if (err != CL_SUCCESS) {
-            st = lrncl__cl_fail(err, "clCreateKernel");
-            goto fail;
-        }
-        clReleaseProgram(prog);
-        prog = NULL;
-        size_t kmax = 1;
-        st = lrncl__kernel_max_local(p, p->inplace_fwd, &kmax);
+        st = make_column_walk(p, prog);
         if (st != LRNCL_SUCCESS)
             goto fail;
-        p->inplace_local = kmax >= 64 ? 64 : kmax;
+        clReleaseProgram(prog);
+        prog = NULL;
     }
     st = lrncl__tuning_init(p);
     if (st != LRNCL_SUCCESS)
         goto fail;
+    hand_to_cache_writer(p);
     *out = p;
     return LRNCL_SUCCESS;
 
@@ -488,39 +580,6 @@ void lrncl_plan_release(lrncl_plan *p) {
 }
 
 /* ---- launch geometry and introspection ---------------------------------------------------- */
-
-/* Dimension 0 walks h*w (across) or w (within), each work-item slides along the remaining axis
- * (channels across, rows within); lrncl__dim0_extent divides by the vector width where the
- * vector runs along dimension 0 (not NHWC across, whose vector runs along the channels).
- * Dimension 1 is n (across) or the planes n*C (within), except NHWC within with vectors along
- * the channels: dimension 0 then walks (pair of columns, channel group) and dimension 1 is n.
- * The slide block is the tuning's, at most the whole axis; one block for in-place forward (a
- * block's window reads its neighbours' x, which they may have overwritten). */
-void lrncl__launch_geometry(const lrncl_plan *p, lrncl_kernel_kind which, int in_place, lrncl_launch *o) {
-    const size_t slide = lrncl__slide_extent(p), b = p->tuning[which].slide_block;
-    const size_t extent = lrncl__dim0_extent(p), l = p->tuning[which].local_size;
-    o->block = (cl_uint)(in_place || b > slide ? slide : b);
-    o->kernel = p->kernels[LRNCL_KERNEL_OF(which)];
-    if (p->variant.family == LRNCL_FAMILY_FPGA) { /* single work-item kernels, no blocks */
-        o->block = (cl_uint)slide;
-        o->global[0] = o->global[1] = o->local[0] = o->local[1] = 1;
-        return;
-    }
-    o->global[0] = (extent + l - 1) / l * l;
-    o->global[1] = lrncl__dim1_outer(p);
-    if (!p->variant.ew)
-        o->global[1] *= (slide + o->block - 1) / o->block; /* the blocks along the slide axis */
-    o->local[0] = l;
-    o->local[1] = 1;
-    if (in_place && which != LRNCL_KERNEL_BACKWARD && p->inplace_fwd) {
-        /* element-wise plan: the column walk, one scalar work-item per position, whole columns */
-        const size_t hw = p->desc.h * p->desc.w, il = p->inplace_local;
-        o->kernel = p->inplace_fwd;
-        o->global[0] = (hw + il - 1) / il * il;
-        o->global[1] = p->desc.n;
-        o->local[0] = il;
-    }
-}
 
 lrncl_status lrncl_plan_kernel_info(const lrncl_plan *p, lrncl_kernel_kind which, int in_place,
                                     lrncl_kernel_info *out) {

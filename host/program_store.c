@@ -47,9 +47,10 @@ static lrncl_status find_program(lrncl_context *c, const lrncl_variant *v, const
     } else if (!c->can_compile) {
         st = missing(c, name, d);
     } else {
-        /* Written to the cache when the context is released, not now: PoCL adds the work-group
-         * function of each local size to the binary at the first launch, but only until the
-         * binary is first read (it keeps what it serialised then). */
+        /* Not written now: PoCL adds the work-group function of each local size to the binary at
+         * the first launch, but only until the binary is first read (it keeps what it serialised
+         * then). The plan hands it to the context's writer (cache_writer.c), which launches the
+         * kernels first. */
         st = lrncl__build_source(c, texts, sizes, e->options, &e->program);
         if (st == LRNCL_SUCCESS)
             e->origin = LRNCL_PROGRAM_BUILT;
@@ -179,11 +180,8 @@ out:
 }
 
 void lrncl__store_release(lrncl_context *c) {
-    /* Only programs built here: one loaded from the cache is already there, and PoCL 3.1 fails
-     * an assertion when the binary of a program made from a binary is read before any launch. */
-    for (lrncl_program_entry *e = c->programs; e && c->cache_dir; e = e->next)
-        if (e->origin == LRNCL_PROGRAM_BUILT)
-            lrncl__store_save(c, &e->key, e->name, e->program);
+    /* The entries of the programs built here were written by the cache writer (cache_writer.c),
+     * which lrncl_context_release has joined. */
     free(c->identity);
     free(c->device_name);
     free(c->cache_dir);

@@ -1,5 +1,5 @@
 /* reference.c: the float64 host reference of forward and backward, straight from the math
- * (SPEC section 1), for checking device results. Simple loops over the canonical window. */
+ * (docs/design.md, "The math"), for checking device results. Simple loops over the canonical window. */
 #include "internal.h"
 
 #include <math.h>

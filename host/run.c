@@ -222,18 +222,28 @@ out:
 
 lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
                            cl_uint num_wait, const cl_event *wait, cl_event *done) {
+    if (!p) {
+        lrncl__clear_error();
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
+    }
+    const lrncl_desc *d = &p->desc;
+    return lrncl_forward_at(p, q, x, d->offset_x, y, d->offset_y, scale, d->offset_scale, num_wait, wait, done);
+}
+
+lrncl_status lrncl_forward_at(lrncl_plan *p, cl_command_queue q, cl_mem x, size_t x_offset, cl_mem y,
+                              size_t y_offset, cl_mem scale, size_t scale_offset, cl_uint num_wait,
+                              const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
-    const lrncl_desc *d = &p->desc;
     const size_t es = p->geom.elem_size, span = p->geom.span;
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
-                         {"scale", scale, d->offset_scale, 0, sizeof(float), span}};
+    buffer_arg bufs[] = {{"x", x, x_offset, 1, es, span}, {"y", y, y_offset, 1, es, span},
+                         {"scale", scale, scale_offset, 0, sizeof(float), span}};
     int in_place = 0;
     lrncl_status st = check_call(p, q, bufs, 3, 1, num_wait, wait, &in_place);
     if (st != LRNCL_SUCCESS)
         return st;
-    const size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, 0, 0};
+    const size_t offsets[ARG_COUNT] = {x_offset, y_offset, scale_offset, 0, 0};
     mtx_lock(&p->lock);
     st = enqueue_forward(p, q, x, y, scale, offsets, in_place, num_wait, wait, done);
     mtx_unlock(&p->lock);
@@ -248,24 +258,36 @@ lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem 
 lrncl_status lrncl_backward_ws(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy, cl_mem scale,
                                cl_mem dx, cl_mem workspace, size_t workspace_offset, cl_uint num_wait,
                                const cl_event *wait, cl_event *done) {
+    if (!p) {
+        lrncl__clear_error();
+        return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
+    }
+    const lrncl_desc *d = &p->desc;
+    return lrncl_backward_at(p, q, x, d->offset_x, y, d->offset_y, dy, d->offset_dy, scale, d->offset_scale, dx,
+                             d->offset_dx, workspace, workspace_offset, num_wait, wait, done);
+}
+
+lrncl_status lrncl_backward_at(lrncl_plan *p, cl_command_queue q, cl_mem x, size_t x_offset, cl_mem y,
+                               size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem scale, size_t scale_offset,
+                               cl_mem dx, size_t dx_offset, cl_mem workspace, size_t workspace_offset,
+                               cl_uint num_wait, const cl_event *wait, cl_event *done) {
     lrncl__clear_error();
     if (!p)
         return lrncl__fail(LRNCL_ERROR_NULL_ARGUMENT, "plan is NULL");
-    const lrncl_desc *d = &p->desc;
     const size_t es = p->geom.elem_size, span = p->geom.span;
     const int scale_pass = !scale && lrncl__backward_scale_pass(p);
     /* The workspace is written (an output): checked for its context, its size from the offset on
      * and overlap with every other argument, over what this call writes to it (nothing when the
      * call needs no workspace). */
-    buffer_arg bufs[] = {{"x", x, d->offset_x, 1, es, span}, {"y", y, d->offset_y, 1, es, span},
-                         {"dy", dy, d->offset_dy, 1, es, span}, {"scale", scale, d->offset_scale, 0, sizeof(float), span},
-                         {"dx", dx, d->offset_dx, 1, es, span},
+    buffer_arg bufs[] = {{"x", x, x_offset, 1, es, span}, {"y", y, y_offset, 1, es, span},
+                         {"dy", dy, dy_offset, 1, es, span}, {"scale", scale, scale_offset, 0, sizeof(float), span},
+                         {"dx", dx, dx_offset, 1, es, span},
                          {"workspace", workspace, workspace_offset, 0, sizeof(float), scale_pass ? span : 0}};
     int in_place = 0; /* backward has no in-place form: any overlap of dx is refused */
     lrncl_status st = check_call(p, q, bufs, 6, 4, num_wait, wait, &in_place);
     if (st != LRNCL_SUCCESS)
         return st;
-    size_t offsets[ARG_COUNT] = {d->offset_x, d->offset_y, d->offset_scale, d->offset_dy, d->offset_dx};
+    size_t offsets[ARG_COUNT] = {x_offset, y_offset, scale_offset, dy_offset, dx_offset};
 
     cl_mem tmp_scale = NULL;
     cl_event scale_done = NULL;

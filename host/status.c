@@ -9,7 +9,7 @@ static _Thread_local char lrncl_error_text[LRNCL_ERROR_TEXT_MAX];
 
 unsigned lrncl_version_number(void) { return LRNCL_VERSION_NUMBER; }
 
-const char *lrncl_version_string(void) { return "0.1.0"; }
+const char *lrncl_version_string(void) { return "0.2.0"; }
 
 static const char *cl_error_name(cl_int e) {
     switch (e) {
@@ -63,6 +63,7 @@ const char *lrncl_status_string(lrncl_status s) {
     case LRNCL_ERROR_INVALID_CONVENTION: return "invalid convention, or a mode the convention does not define";
     case LRNCL_ERROR_INVALID_LAYOUT: return "invalid layout, dtype or strides";
     case LRNCL_ERROR_MISSING_BINARY: return "a program binary is missing and this context may not build it";
+    case LRNCL_ERROR_INVALID_VALUE: return "invalid value (a struct not set up by its init call, or an option outside its set)";
     }
     if ((int)s < 0 && (int)s > -1000) {
         const char *name = cl_error_name((cl_int)s);

@@ -1,6 +1,7 @@
 /* tuning.c: how a plan launches its kernels (work-group size, slide block): the database file
- * named by LRNCL_TUNING_DB, the built-in database (host/tuning_db.txt, written by `lrncl tune`),
- * else a heuristic from the device; lrncl_plan_set_tuning overrides them.
+ * named by the context's tuning_db option or LRNCL_TUNING_DB, the built-in database
+ * (host/tuning_db.txt, written by `lrncl tune`), else a heuristic from the device;
+ * lrncl_plan_set_tuning overrides them.
  *
  * Database format: one entry per line, '#' starts a comment line. Nine tab-separated fields:
  *   device name, mode, pass (fwd, fwd-train, bwd), dtype, layout, NxCxHxW, lo:hi, local size,
@@ -199,11 +200,11 @@ static int db_find(const char *text, size_t len, const char *key, const char *al
     return lrncl__tuning_db_lookup(text, len, key, t) || (alt && lrncl__tuning_db_lookup(text, len, alt, t));
 }
 
-/* The database file named by LRNCL_TUNING_DB, read whole; NULL when unset or unreadable (a
- * tuning file is a hint: a missing one is no error). Only a regular file of at most 64 MiB: a
- * FIFO there is never waited on (files.c). */
-static char *read_db_file(size_t *len) {
-    const char *path = getenv("LRNCL_TUNING_DB");
+/* The database file named by the context's tuning_db option, else by LRNCL_TUNING_DB, read
+ * whole; NULL when unset, "" or unreadable (a tuning file is a hint: a missing one is no error).
+ * Only a regular file of at most 64 MiB: a FIFO there is never waited on (files.c). */
+static char *read_db_file(const lrncl_context *c, size_t *len) {
+    const char *path = c->tuning_db ? c->tuning_db : getenv("LRNCL_TUNING_DB");
     char *text = NULL;
     if (path && *path && lrncl__read_file(path, (size_t)64 << 20, 0, &text, len, NULL) != LRNCL_FILE_OK)
         text = NULL;
@@ -212,7 +213,7 @@ static char *read_db_file(size_t *len) {
 
 lrncl_status lrncl__tuning_init(lrncl_plan *p) {
     size_t flen = 0;
-    char *file = read_db_file(&flen);
+    char *file = read_db_file(p->owner, &flen);
     const struct lrncl_embedded_source *builtin = lrncl__embedded("tuning_db");
     lrncl_status st = LRNCL_SUCCESS;
     for (int i = 0; i < LRNCL_T_COUNT && st == LRNCL_SUCCESS; ++i) {

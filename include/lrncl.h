@@ -17,7 +17,10 @@
  * lrncl_plan per descriptor (this builds the OpenCL programs, once per context and variant),
  * then enqueue lrncl_forward / lrncl_backward on your own queue, as often as you like.
  *
- * Ownership and threads: the library never prints and never creates hidden queues. A context
+ * Ownership and threads: the library never prints, and runs use only the queue you pass. The
+ * one queue and thread it makes are its own, off your work: with the disk cache on, a context's
+ * cache writer launches each freshly built program once on scratch buffers before caching its
+ * binary (lrncl_bundle_add does the same on a queue of its call). A context
  * retains the cl_context you give it and releases it on lrncl_context_release. Plans are
  * immutable after creation, apart from their launch tuning (lrncl_plan_set_tuning, which
  * never changes results), and may be used from several threads at once. Run functions only
@@ -53,12 +56,12 @@ extern "C" {
 
 /* ---- version ------------------------------------------------------------------------------ */
 #define LRNCL_VERSION_MAJOR 0
-#define LRNCL_VERSION_MINOR 1
+#define LRNCL_VERSION_MINOR 2
 #define LRNCL_VERSION_PATCH 0
 #define LRNCL_VERSION_NUMBER (LRNCL_VERSION_MAJOR * 10000 + LRNCL_VERSION_MINOR * 100 + LRNCL_VERSION_PATCH)
 
 LRNCL_API unsigned    lrncl_version_number(void); /* LRNCL_VERSION_NUMBER of the library loaded */
-LRNCL_API const char *lrncl_version_string(void); /* "0.1.0" */
+LRNCL_API const char *lrncl_version_string(void); /* "0.2.0" */
 
 /* ---- status ------------------------------------------------------------------------------- */
 /* 0 is success. Values -1 .. -999 are OpenCL's own error codes, passed through when an OpenCL
@@ -95,6 +98,9 @@ typedef enum lrncl_status {
                                                may not build from source (binary-only, or the
                                                device has no compiler); lrncl_last_error names the
                                                variant and the `lrncl compile` command that makes it */
+    LRNCL_ERROR_INVALID_VALUE      = -2021, /* a struct whose struct_size this library does not know
+                                               (a descriptor not set up by lrncl_desc_init), or an
+                                               option value outside its set */
 } lrncl_status;
 
 /* A short, constant description of s; never NULL (unknown values give "unknown status"). */
@@ -139,6 +145,10 @@ typedef enum lrncl_dtype {
     LRNCL_FLOAT16,                /* storage only: arithmetic is float32 (no cl_khr_fp16 needed) */
 } lrncl_dtype;
 
+/* ABI: the caller allocates lrncl_desc, so it may only grow at its end, after struct_size, which
+ * lrncl_desc_init sets to sizeof(lrncl_desc) of the header it was compiled with. The library
+ * refuses (LRNCL_ERROR_INVALID_VALUE, "call lrncl_desc_init") a descriptor whose struct_size it
+ * does not know: always start from lrncl_desc_init, never from memset or a literal. */
 typedef struct lrncl_desc {   /* more fields may follow; lrncl_desc_init sets them all */
     lrncl_mode mode;
     int   local_size;         /* window extent n (TensorFlow convention: depth_radius) */
@@ -154,19 +164,31 @@ typedef struct lrncl_desc {   /* more fields may follow; lrncl_desc_init sets th
     lrncl_layout layout;                /* of x, y, scale, dy and dx alike; default NCHW */
     size_t stride_n, stride_c, stride_h, stride_w;  /* STRIDED only, in elements; views must
                                                        not map two positions to one element */
-    size_t offset_x, offset_y, offset_scale, offset_dy, offset_dx;  /* in elements, default 0 */
+    size_t offset_x, offset_y, offset_scale, offset_dy, offset_dx;  /* in elements, default 0; the
+                                                       run calls without _at use these */
+    size_t struct_size;                 /* set by lrncl_desc_init; new fields only follow it */
 } lrncl_desc;
 
-/* Caffe defaults: local_size 5, alpha 1, beta 0.75, k 1, float32 NCHW, offsets 0; shape 0. */
+/* Caffe defaults: local_size 5, alpha 1, beta 0.75, k 1, float32 NCHW, offsets 0; shape 0;
+ * struct_size sizeof(lrncl_desc). */
 LRNCL_API void lrncl_desc_init(lrncl_desc *d, lrncl_mode mode);
-/* Number of logical elements n*c*h*w, or 0 if d is NULL, a dimension is 0, or the product (or
- * its size in bytes as float32) overflows size_t. */
+/* Number of logical elements n*c*h*w, or 0 if d is NULL, its struct_size unknown, a dimension
+ * is 0, or the product (or its size in bytes as float32) overflows size_t. */
 LRNCL_API size_t lrncl_desc_elements(const lrncl_desc *d);
 /* Elements a buffer must hold for this layout, offset excluded: 1 + the largest element index
  * of the view (n*c*h*w for NCHW and NHWC); 0 on the same conditions as lrncl_desc_elements or a
  * bad layout. A buffer passed as x must hold (offset_x + this) elements of the dtype, and so
  * on; the scale buffer (offset_scale + this) floats. */
 LRNCL_API size_t lrncl_desc_span(const lrncl_desc *d);
+/* The tensors of a run, for lrncl_desc_bytes. */
+typedef enum lrncl_tensor {
+    LRNCL_TENSOR_X = 0, LRNCL_TENSOR_Y, LRNCL_TENSOR_SCALE, LRNCL_TENSOR_DY, LRNCL_TENSOR_DX
+} lrncl_tensor;
+/* Bytes the buffer of tensor t must hold past its offset: lrncl_desc_span(d) elements of the
+ * dtype (x, y, dy, dx) or of float32 (the scale, and a workspace). A buffer passed at element
+ * offset o needs o * (element size) + this many bytes. 0 on the conditions of lrncl_desc_span
+ * and for a t that is not an lrncl_tensor. */
+LRNCL_API size_t lrncl_desc_bytes(const lrncl_desc *d, lrncl_tensor t);
 /* ACROSS_CHANNELS over any spatial rank: sets n, c and folds dims[0..rank-1] (D1..Dk, any
  * k >= 0) into h and w for contiguous NC(D1..Dk) or N(D1..Dk)C tensors (with layout NCHW or
  * NHWC). Returns LRNCL_ERROR_SHAPE_OVERFLOW or LRNCL_ERROR_NULL_ARGUMENT on bad input. */
@@ -175,8 +197,57 @@ LRNCL_API lrncl_status lrncl_desc_set_shape_nd(lrncl_desc *d, size_t n, size_t c
 /* ---- context ------------------------------------------------------------------------------ */
 typedef struct lrncl_context lrncl_context;   /* one OpenCL context + device, compiled programs */
 
-/* Wraps ctx and dev (dev must belong to ctx); ctx is retained until lrncl_context_release. */
+/* Wraps ctx and dev (dev must belong to ctx); ctx is retained until lrncl_context_release. The
+ * settings come from the environment variables (LRNCL_CACHE_DIR, LRNCL_TUNING_DB,
+ * LRNCL_DEVICE_CLASS), as lrncl_context_create_with_options with no options.
+ *
+ * Each lrncl context keeps its own programs: two contexts on one cl_context build (or load from
+ * the disk cache) every program twice and hold both copies. Measured 2026-12-07 with PoCL 3.1
+ * on a 2-core machine (docs/design.md, "Shared contexts"): the second context's plan of a
+ * variant built it again in 0.18-1.4 s (PoCL's own kernel cache on / off) and held 2-4.5 MB more
+ * host memory, or loaded it from the disk cache in 2 ms; through lrncl_context_create_shared it
+ * took 0 ms and no memory. Independent plug-ins of one host should share one that way. */
 LRNCL_API lrncl_status lrncl_context_create(cl_context ctx, cl_device_id dev, lrncl_context **out);
+
+/* Context settings, in place of the environment variables (which a threaded host cannot set
+ * safely). Zero-initialisable: a zeroed struct (struct_size 0 is read as this first version)
+ * or one from lrncl_context_options_init means "every default". A NULL field takes the
+ * environment variable's value, as lrncl_context_create does; a set field wins over it. Strings
+ * are copied at creation. New fields only ever follow binary_only. */
+typedef struct lrncl_context_options {
+    size_t struct_size;        /* sizeof(lrncl_context_options), or 0 (the first version) */
+    const char *cache_dir;     /* disk cache folder; NULL: LRNCL_CACHE_DIR, else the XDG default;
+                                  "off" or "": no disk cache */
+    const char *tuning_db;     /* tuning database file; NULL: LRNCL_TUNING_DB, read at each plan
+                                  creation; "": the built-in database only */
+    const char *device_class;  /* "cpu", "gpu" or "fpga"; NULL: LRNCL_DEVICE_CLASS, read at each
+                                  plan creation, else the device's type */
+    const char *bundle_dir;    /* a bundle folder preferred over the disk cache and source builds
+                                  (as lrncl_context_set_bundle); NULL: none */
+    int binary_only;           /* non-zero: programs only from bundle_dir (or memory), never built
+                                  or read from the disk cache (as lrncl_context_create_from_bundle);
+                                  needs bundle_dir */
+} lrncl_context_options;
+/* Sets every field to its default (NULL, 0) and struct_size to sizeof(lrncl_context_options). */
+LRNCL_API void lrncl_context_options_init(lrncl_context_options *o);
+/* lrncl_context_create with settings; o may be NULL (every default). LRNCL_ERROR_INVALID_VALUE
+ * for a struct_size this library does not know, or binary_only without bundle_dir;
+ * LRNCL_ERROR_INVALID_DEVICE for a device_class other than cpu, gpu or fpga, or a bundle made
+ * for another device (the message names both). */
+LRNCL_API lrncl_status lrncl_context_create_with_options(cl_context ctx, cl_device_id dev,
+                                                         const lrncl_context_options *o, lrncl_context **out);
+
+/* One lrncl context per (cl_context, device) for independent users of one OpenCL context (the
+ * layers of an engine's plug-ins): returns the shared context of (ctx, dev) with its reference
+ * count raised, or makes it (settings from the environment, as lrncl_context_create). Each
+ * successful call is matched by one lrncl_context_release. Thread-safe: two threads asking for
+ * the same pair get the same context. The shared context holds its retain on ctx until its
+ * last release, so the pair cannot name another context meanwhile. Contexts made by the other
+ * create calls are never returned here. */
+LRNCL_API lrncl_status lrncl_context_create_shared(cl_context ctx, cl_device_id dev, lrncl_context **out);
+/* Raises the reference count of c (any context, shared or not); each retain is matched by one
+ * lrncl_context_release. LRNCL_ERROR_NULL_ARGUMENT on NULL. Thread-safe. */
+LRNCL_API lrncl_status lrncl_context_retain(lrncl_context *c);
 /* Creates its own cl_context on the device named by the environment variable
  * LRNCL_DEVICE="platform:device" (indices as `lrncl devices` lists them), else on the first
  * device of the first platform that has one. LRNCL_ERROR_NO_DEVICE when there is none. */
@@ -186,23 +257,36 @@ LRNCL_API cl_device_id lrncl_context_device(const lrncl_context *c); /* not reta
 /* How many OpenCL programs this context has built so far: one per kernel variant, however many
  * plans use it. For checking that the program cache hits. */
 LRNCL_API size_t       lrncl_context_program_builds(const lrncl_context *c);
-/* Releases programs and the retained cl_context. Plans made from c must be released first.
- * NULL is allowed. First writes the programs this context built from source to the disk cache:
- * written now, after the launches, their
- * binaries also hold what the driver compiled at those launches (PoCL: a work-group function per
- * local size). Failures there are ignored. */
+/* Drops one reference to c (lrncl_context_create*, lrncl_context_retain); the last one writes
+ * the disk cache entries still pending (lrncl_context_flush), then releases the programs and the
+ * retained cl_context. Plans made from c must be released before its last reference. NULL is
+ * allowed. Thread-safe against other references' calls. */
 LRNCL_API void         lrncl_context_release(lrncl_context *c);
+/* Writes the disk cache entries of the programs this context built from source that are not
+ * written yet, and waits for them: on return every such program is in the cache (failures to
+ * write are ignored, as for every cache write). Entries are written without it, in the
+ * background (see the program store below); call it before a process may end without
+ * lrncl_context_release, or to have the writing done before timing something. LRNCL_SUCCESS,
+ * or LRNCL_ERROR_NULL_ARGUMENT. */
+LRNCL_API lrncl_status lrncl_context_flush(lrncl_context *c);
 
 /* ---- program store: bundles and the disk cache -------------------------------------------- */
 /* A plan finds each OpenCL program it needs (one per kernel variant) in order: in the context's
  * memory; in the context's bundle, if it has one; in the persistent disk cache; else it builds it
- * from source (written to the disk cache by lrncl_context_release). docs/design.md has details.
+ * from source. A program built from source is written to the disk cache in the background by a
+ * thread of the context, started by the plan creation that built it: the thread launches each of
+ * the plan's kernels once at the plan's work-group sizes on small scratch buffers of its own, on
+ * a queue of its own, then reads the binary (PoCL adds a work-group function per local size at
+ * the first launch), so a later process's first launches compile nothing. The process need not
+ * release the context: the entry is on disk once the thread is done (lrncl_context_flush waits
+ * for it). docs/design.md has details.
  *
- * Disk cache folder: the environment variable LRNCL_CACHE_DIR, else $XDG_CACHE_HOME/lrncl, else
- * $HOME/.cache/lrncl (created with mode 0700 when missing), read when the context is made;
- * LRNCL_CACHE_DIR=off turns the cache off. A folder owned by another user or writable by group or
- * others is not used (the cache is then off for that context: lrncl_context_cache_status says
- * why), and only regular files of this user, not links, are loaded from it. Entries are keyed on the device name and version, driver and platform
+ * Disk cache folder: the context's cache_dir option, else the environment variable
+ * LRNCL_CACHE_DIR, else $XDG_CACHE_HOME/lrncl, else $HOME/.cache/lrncl (created with mode 0700
+ * when missing), read when the context is made; "off" turns the cache off. A folder owned by
+ * another user or writable by group or others is not used (the cache is then off for that
+ * context: lrncl_context_cache_status says why), and only regular files of this user, not
+ * links, are loaded from it. Entries are keyed on the device name and version, driver and platform
  * versions, lrncl's version and the exact source text and build options; each carries a crc32.
  * A damaged, truncated or foreign entry is rebuilt and overwritten, never used; an unwritable
  * folder only means no caching. Writes are atomic (temporary file + rename), so several
@@ -222,7 +306,7 @@ typedef enum lrncl_program_origin {
     LRNCL_PROGRAM_MEMORY = 0,     /* already in the context (an earlier plan needed it) */
     LRNCL_PROGRAM_BUNDLE,         /* loaded from the context's bundle */
     LRNCL_PROGRAM_DISK_CACHE,     /* loaded from the persistent disk cache */
-    LRNCL_PROGRAM_BUILT,          /* built from source (cached at lrncl_context_release) */
+    LRNCL_PROGRAM_BUILT,          /* built from source (then written to the disk cache) */
 } lrncl_program_origin;
 #define LRNCL_PROGRAM_ORIGIN_COUNT 4
 
@@ -267,8 +351,14 @@ typedef enum lrncl_bundle_content {
  * line's size and checksum, is left as it is (any other is rebuilt and rewritten). Additions to
  * one folder from several processes take turns (a lock on dir/manifest.lock). A damaged manifest
  * is refused (LRNCL_ERROR_UNSUPPORTED), never discarded; one of an older lrncl is replaced by one
- * that lists the variants added now. Binaries
- * are built from source here (not taken from c's store, and not counted in its program counts);
+ * that lists the variants added now. Binaries are built from source here (not taken from c's
+ * store, and not counted in its program counts), and each kernel is launched once at the plan's
+ * work-group sizes on small scratch buffers (on a queue of the call's own) before the binary is
+ * read, so that a plan loading it compiles nothing at its launches (PoCL compiles a work-group
+ * function per local size at the first launch); a plan retuned to other work-group sizes
+ * compiles those at their first launch, and so does a problem whose variant the folder already
+ * held (its binary keeps the first problem's sizes: compile problems with other work-group sizes
+ * into a bundle of their own);
  * a device that cannot compile gives LRNCL_ERROR_UNSUPPORTED (use LRNCL_BUNDLE_SOURCES and the
  * vendor's compiler). Each file is written atomically. Returns what lrncl_plan_create would for d,
  * LRNCL_ERROR_BUILD_FAILED, LRNCL_ERROR_INVALID_DEVICE when dir's manifest names another device,
@@ -287,8 +377,9 @@ typedef struct lrncl_plan lrncl_plan;         /* one descriptor, kernels chosen 
  *
  * The kernels follow the device class: cpu for CL_DEVICE_TYPE_CPU, fpga for
  * CL_DEVICE_TYPE_ACCELERATOR (single work-item kernels made for FPGA offline compilers,
- * docs/fpga.md), gpu for any other type. The environment variable LRNCL_DEVICE_CLASS=cpu, gpu
- * or fpga, read at each plan creation, overrides the device's type (any device runs every
+ * docs/fpga.md), gpu for any other type. The context's device_class option, else the
+ * environment variable LRNCL_DEVICE_CLASS=cpu, gpu or fpga, read at each plan creation,
+ * overrides the device's type (any device runs every
  * class, with the same results bit for bit; the tests use it); another value fails with
  * LRNCL_ERROR_INVALID_DEVICE. The fpga kernels hold the window in a shift register of at most
  * 64 taps: a wider window is clamped to the axis it slides along (C across, max(H, W) within),
@@ -303,7 +394,8 @@ LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL i
  * window from its neighbours' inputs, so every output is bitwise the same.
  *
  * A plan starts from, in order: the entry for its device and exact problem in the tuning
- * database file named by the environment variable LRNCL_TUNING_DB (written by `lrncl tune`),
+ * database file named by the context's tuning_db option, else by the environment variable
+ * LRNCL_TUNING_DB (written by `lrncl tune`),
  * else lrncl's built-in database, else a heuristic from the device's type and compute units.
  * lrncl_plan_set_tuning overrides it. In-place forward always runs one block per column. */
 /* LRNCL_KERNEL_FORWARD_TRAINING is the forward kernel on runs that write both y and the scale:
@@ -385,7 +477,7 @@ LRNCL_API const char  *lrncl_plan_device_class(const lrncl_plan *p);
  * ACROSS_CHANNELS mode with a window of at most 16 channels. Each wait list entry must be an
  * event of the plan's context: a NULL entry or a handle that is not an event is
  * CL_INVALID_EVENT_WAIT_LIST, an event of another context LRNCL_ERROR_CONTEXT_MISMATCH.
- * Arithmetic is float32: results meet the SPEC bounds while the scale k + a*SUM x^2 stays
+ * Arithmetic is float32: results meet the accuracy bounds of docs/design.md while the scale k + a*SUM x^2 stays
  * within float32 and y, dy*y/scale and dx are zero or normal float32 values; where the scale
  * overflows (+inf), y and dx are 0 (docs/design.md, "Guarantees").
  * A recomputed scale is bitwise the forward's, so dx is the same either way. WITHIN_CHANNEL
@@ -395,11 +487,32 @@ LRNCL_API const char  *lrncl_plan_device_class(const lrncl_plan *p);
  * how much, and lrncl_backward_ws takes the caller's. lrncl_backward, which has no workspace
  * argument, allocates a temporary device buffer of that size for the call (released by OpenCL
  * once the kernels finish). */
+/* Queues: in-order and out-of-order queues (CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) both work.
+ * On an out-of-order queue nothing orders commands but events: pass the events of the commands
+ * that write this run's inputs in the wait list, and wait on `done` (in a later wait list, or
+ * clWaitForEvents) before anything reads the outputs or writes the inputs again. `done` covers
+ * every kernel of the call (a backward that computes the scale first included). */
 LRNCL_API lrncl_status lrncl_forward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem scale,
                                      cl_uint num_wait, const cl_event *wait, cl_event *done);
 LRNCL_API lrncl_status lrncl_backward(lrncl_plan *p, cl_command_queue q, cl_mem x, cl_mem y, cl_mem dy,
                                       cl_mem scale, cl_mem dx, cl_uint num_wait, const cl_event *wait,
                                       cl_event *done);
+
+/* Run-time offsets: lrncl_forward / lrncl_backward_ws with each buffer's offset given here (in
+ * elements of the plan's dtype; scale and workspace in float32 elements) in place of the
+ * descriptor's offset_* fields, which these calls ignore. One plan then serves a view at any
+ * place of an engine's arena. Every check applies to these offsets: each buffer must hold
+ * (offset + lrncl_desc_span) elements, outputs must not overlap other arguments in bytes, and
+ * in-place forward is y at x's own first byte. lrncl_forward and lrncl_backward_ws are these
+ * calls with the descriptor's offsets. workspace may be NULL (as lrncl_backward_ws). */
+LRNCL_API lrncl_status lrncl_forward_at(lrncl_plan *p, cl_command_queue q, cl_mem x, size_t x_offset, cl_mem y,
+                                        size_t y_offset, cl_mem scale, size_t scale_offset, cl_uint num_wait,
+                                        const cl_event *wait, cl_event *done);
+LRNCL_API lrncl_status lrncl_backward_at(lrncl_plan *p, cl_command_queue q, cl_mem x, size_t x_offset, cl_mem y,
+                                         size_t y_offset, cl_mem dy, size_t dy_offset, cl_mem scale,
+                                         size_t scale_offset, cl_mem dx, size_t dx_offset, cl_mem workspace,
+                                         size_t workspace_offset, cl_uint num_wait, const cl_event *wait,
+                                         cl_event *done);
 
 /* ---- workspace (device scratch memory) ---------------------------------------------------- */
 /* Bytes of device memory a call of kind `which` on p may need as workspace: for

@@ -4,16 +4,16 @@
  * with LRNCL_DEVICE_CLASS=fpga, and launches each with a global and local size of 1.
  *
  * Build options (a missing one fails the build with #error):
- *   from lrn_common.cl, required: LRN_WIN_LO, LRN_WIN_HI (the window: the length of every shift
- *     register below is LRN_WIN = LRN_WIN_LO + LRN_WIN_HI + 1), LRN_BETA_PATH (s^-beta),
- *     LRN_HALF (float16 storage), LRN_LAYOUT (0 NCHW, 1 NHWC, 2 strided: the kernels address
- *     every element through the strides, so all three work), LRN_REG_WINDOW (unused here: the
- *     window is always a shift register), LRN_VW (must be 1: one element per clock);
+ *   from lrn_common.cl, required: LRN_WIN_LO, LRN_WIN_HI (the window: LRN_WIN = LRN_WIN_LO +
+ *     LRN_WIN_HI + 1 taps), LRN_BETA_PATH (s^-beta), LRN_HALF (float16 storage), LRN_LAYOUT
+ *     (0 NCHW, 1 NHWC, 2 strided: the kernels address every element through the strides, so
+ *     all three work; the layout picks the across walk below), LRN_REG_WINDOW (unused here),
+ *     LRN_VW (must be 1: one element per clock);
  *   -D LRN_WITHIN=<0|1>     which mode's kernels the program holds (0 across, 1 within)
- *   -D LRN_FPGA_LINE=<int>  within-channel: columns per tile, the length of each line buffer
- *                           (on-chip memory); wider planes are walked in tiles of this many
- *                           columns, each re-reading the window's reach on either side
+ *   -D LRN_FPGA_LINE=<int>  the length of every line buffer (on-chip memory): across, the
+ *                           positions per tile (NCHW, strided); within, the columns per tile
  * Optional:
+ *   -D LRN_FPGA_CTILE=<int> within, NHWC: channels per tile (default 8; 1 in NCHW and strided)
  *   -D LRN_FPGA_INTEL=1     adds Intel's max_global_work_dim(0) (single work-item kernels)
  *   -D LRN_FPGA_XILINX=1    adds Xilinx's xcl_pipeline_loop(1) to each kernel's main loop
  *
@@ -24,16 +24,32 @@
  *
  * Pipeline form: each kernel is one flattened loop whose trip count follows from the shape
  * (no data-dependent inner loop), with counters in place of nested loops, so the loop can
- * retire one element per clock (II 1). The window is a fully unrolled shift register of
- * LRN_WIN slots; within-channel keeps the window's rows in line buffers (private arrays of
- * LRN_FPGA_LINE columns, one bank per row) and shifts each column's history up as the row
- * passes. No barriers, no atomics, no local memory.
+ * retire one element per clock (II 1). Memory is walked in its own order, so that each
+ * stream is a contiguous run a memory controller serves as bursts:
+ *   - across, NCHW and strided: each image's plane in tiles of LRN_FPGA_LINE positions (h, w
+ *     order); per tile, channel after channel, each channel's run of the tile's positions.
+ *     The window's channels stay on chip in line buffers (one bank per window channel, indexed
+ *     by the position in the tile); every run is LRN_FPGA_LINE steps long (positions past the
+ *     plane's end are idle steps), so a line buffer's entry is read back exactly LRN_FPGA_LINE
+ *     iterations after it was written: a constant dependency distance.
+ *   - across, NHWC: the channels are contiguous: each (n, h, w) position walks its channels (a
+ *     tile of one position, whose line buffers are shift registers).
+ *   - within, NCHW and strided: each plane row by row, in tiles of LRN_FPGA_LINE columns (a
+ *     tile's row is contiguous in NCHW), the window's rows in line buffers indexed by column.
+ *   - within, NHWC: the same walk over tiles of LRN_FPGA_CTILE channels, the tile's channels
+ *     innermost (contiguous there): line buffers indexed by (column, channel of the tile), and
+ *     each channel's last columns in a bank indexed by the channel (read back LRN_FPGA_CTILE
+ *     iterations after it was written).
+ * Inside the loop there is no multiplication of indices: every address is an offset that
+ * advances by additions (a stride per step), counters are 32-bit (uint), and 64-bit arithmetic
+ * is left to the offsets and the trip count, where products of dimensions can exceed 2^32:
+ * adders and comparators, no DSP multipliers. No barriers, no atomics, no local memory.
  *
  * Arithmetic: the same operations in the same order as lrn_across.cl and lrn_within.cl (sums
  * formed afresh from their taps in ascending order, fma() in the within row sums of squares,
  * (dy*y)/scale ratios, lrn_common.cl's s^-beta, contraction off), so every output is bitwise
- * that of the other kernel paths (tests/test_fpga.c). A tap outside the tensor enters a shift
- * register as 0, which leaves a sum's bits unchanged.
+ * that of the other kernel paths (tests/test_fpga.c). A tap outside the tensor is a 0 in the
+ * window, which leaves a sum's bits unchanged.
  */
 
 #if LRN_VW != 1
@@ -66,210 +82,259 @@
 #define LRN_FPGA_PIPELINE
 #endif
 
-/* Rows of history a line buffer keeps (at least 1: C has no empty arrays). */
-#define LRN_LB_ROWS (LRN_WIN > 1 ? LRN_WIN - 1 : 1)
-
-/* Shift register r of len slots: one step down, v into the top slot. */
-#define LRN_FPGA_PUSH(r, len, v)                                                                   \
+/* The one tap loop: the statement once per i in [0, len), fully unrolled (a shift register's
+ * slots, a window's taps, a line buffer's banks: parallel hardware, not iterations). */
+#define LRN_TAPS(i, len, ...)                                                                      \
     do {                                                                                           \
         _Pragma("unroll")                                                                          \
-        for (int lrn_i_ = 0; lrn_i_ < (len) - 1; ++lrn_i_)                                         \
-            (r)[lrn_i_] = (r)[lrn_i_ + 1];                                                         \
-        (r)[(len) - 1] = (v);                                                                      \
+        for (int i = 0; i < (len); ++i) {                                                          \
+            __VA_ARGS__;                                                                           \
+        }                                                                                          \
     } while (0)
 
-#define LRN_FPGA_CLEAR(r, len)                                                                     \
+/* Line buffer lb of `rows` banks (rows of history, oldest first), entry `at` of each: col[p] =
+ * the value pushed rows - p steps of `step` ago (0 if that step is below 0: a channel or row
+ * before the tensor's), col[rows] = top; then the entry's history moves one bank down and top
+ * enters the newest bank. The window's values at one position, without a multiplexer over
+ * positions: each bank is read and written once per step. */
+#define LRN_LINE_COLUMN(lb, rows, at, step, top, col)                                              \
     do {                                                                                           \
-        _Pragma("unroll")                                                                          \
-        for (int lrn_i_ = 0; lrn_i_ < (len); ++lrn_i_)                                             \
-            (r)[lrn_i_] = 0.0f;                                                                    \
+        LRN_TAPS(lrn_p_, rows, (col)[lrn_p_] = (long)(step) - (rows) + lrn_p_ >= 0 ? (lb)[lrn_p_][at] : 0.0f); \
+        (col)[rows] = (top);                                                                       \
+        LRN_TAPS(lrn_p_, (rows) - 1, (lb)[lrn_p_][at] = (lb)[lrn_p_ + 1][at]);                     \
+        if ((rows) > 0)                                                                            \
+            (lb)[(rows) > 0 ? (rows) - 1 : 0][at] = (top);                                         \
     } while (0)
+
+/* A bank count as an array extent (C has no empty arrays). */
+#define LRN_BANKS(rows) ((rows) > 0 ? (rows) : 1)
 
 #if !LRN_WITHIN
 
-/* y = x * scale^-beta over every (n, h, w) column; y and scale may each be NULL. One step per
- * channel loaded, C + hi per column: step c loads channel c into the window's top slot and,
- * from step hi on, retires channel c - hi, whose window [c-hi-lo, c] is then in sq[]. x is
- * not restrict: in-place forward (y == x) is safe, since channel c is read at step c and
- * written at step c + hi. */
+/* Positions per tile: NHWC walks one position's channels (contiguous there); NCHW and strided
+ * views walk tiles of a plane's positions (contiguous in NCHW). */
+#if LRN_LAYOUT == 1
+#define LRN_TILE 1
+#else
+#define LRN_TILE LRN_FPGA_LINE
+#endif
+
+/* The walk shared by the across kernels. Per image (offset nb) and tile: steps 0 .. steps-1
+ * (channels loaded: offset cb = step * sC), each a run of LRN_TILE positions q (offset pb, at
+ * (h, w)); `valid` is 0 past the plane's last position. Declares the walk's state; trip count
+ * N * tiles * steps * LRN_TILE. */
+#define LRN_ACROSS_WALK(steps)                                                                     \
+    const ulong plane_ = (ulong)H * W, tiles_ = (plane_ + LRN_TILE - 1) / LRN_TILE;                \
+    const ulong total = N * tiles_ * (steps) * LRN_TILE;                                           \
+    const ulong row_step = sH - (ulong)(W - 1) * sW; /* from (h, W-1) to (h+1, 0) */               \
+    ulong nb = 0, cb = 0, pb = 0, pb0 = 0;                                                         \
+    uint c = 0, q = 0, h = 0, w = 0, h0 = 0, w0 = 0, valid = 1
+
+/* The next step: the next position of the run (the plane's last one leaves the run idle),
+ * else the next channel of the tile from the tile's first position, else the next tile (from
+ * the position after the tile's last one) or the next image. */
+#define LRN_ACROSS_ADVANCE(steps)                                                                  \
+    do {                                                                                           \
+        if (valid) {                                                                               \
+            if (h == H - 1 && w == W - 1) {                                                        \
+                valid = 0;                                                                         \
+            } else if (++w == W) {                                                                 \
+                w = 0;                                                                             \
+                ++h;                                                                               \
+                pb += row_step;                                                                    \
+            } else {                                                                               \
+                pb += sW;                                                                          \
+            }                                                                                      \
+        }                                                                                          \
+        if (++q == LRN_TILE) {                                                                     \
+            q = 0;                                                                                 \
+            if (++c == (steps)) {                                                                  \
+                c = 0;                                                                             \
+                cb = 0;                                                                            \
+                if (!valid) { /* the plane is done */                                              \
+                    nb += sN;                                                                      \
+                    h = w = 0;                                                                     \
+                    pb = 0;                                                                        \
+                }                                                                                  \
+                h0 = h, w0 = w, pb0 = pb;                                                          \
+            } else {                                                                               \
+                cb += sC;                                                                          \
+            }                                                                                      \
+            h = h0, w = w0, pb = pb0;                                                              \
+            valid = 1;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* y = x * scale^-beta; y and scale may each be NULL. C + hi steps per tile: step c loads
+ * channel c and, from step hi on, retires channel c - hi, whose window [c-hi-lo, c] is then in
+ * the squares' line buffer. x is not restrict: in-place forward (y == x) is safe, since
+ * channel c is read at step c and written at step c + hi (x of the output channel comes from
+ * a line buffer, not from memory). */
 LRN_FPGA_KERNEL void lrn_fpga_across_fwd(__global const lrn_t *x, __global lrn_t *y, __global float *scale,
                                          uint C, uint H, uint W, float sqrt_a, float k, float beta,
                                          ulong4 strides, ulong8 offs, ulong N) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const uint steps = C + LRN_WIN_HI;
-    const ulong total = N * H * W * steps;
-    float sq[LRN_WIN], xs[LRN_WIN_HI + 1]; /* squares of channels c-lo-hi .. c; x of c-hi .. c */
-    LRN_FPGA_CLEAR(sq, LRN_WIN);
-    LRN_FPGA_CLEAR(xs, LRN_WIN_HI + 1);
-    ulong n = 0;
-    uint h = 0, w = 0, c = 0;
+    LRN_ACROSS_WALK(steps);
+    const ulong out_back = (ulong)LRN_WIN_HI * sC; /* from the loaded channel to the retired one */
+    __global const lrn_t *xp = x + offs.s0;
+    __global lrn_t *yp = y ? y + offs.s1 : 0;
+    __global float *sp = scale ? scale + offs.s2 : 0;
+    /* squares of the window's older channels; x of the last hi channels */
+    float lbs[LRN_BANKS(LRN_WIN - 1)][LRN_TILE], lbx[LRN_BANKS(LRN_WIN_HI)][LRN_TILE];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        if (c == 0) { /* a new column: channels below 0 are zero */
-            LRN_FPGA_CLEAR(sq, LRN_WIN);
-            LRN_FPGA_CLEAR(xs, LRN_WIN_HI + 1);
-        }
-        const ulong pos = n * sN + (ulong)h * sH + (ulong)w * sW;
-        const float v = c < C ? LRN_LOAD(x, offs.s0 + pos + (ulong)c * sC) : 0.0f;
+        const float v = valid && c < C ? LRN_LOAD(xp, nb + cb + pb) : 0.0f;
         const float t = v * sqrt_a;
-        LRN_FPGA_PUSH(sq, LRN_WIN, t * t);
-        LRN_FPGA_PUSH(xs, LRN_WIN_HI + 1, v);
-        if (c >= LRN_WIN_HI) {
+        float sq[LRN_WIN], xo[LRN_WIN_HI + 1];
+        LRN_LINE_COLUMN(lbs, LRN_WIN - 1, q, c, t * t, sq);
+        LRN_LINE_COLUMN(lbx, LRN_WIN_HI, q, c, v, xo);
+        if (valid && c >= LRN_WIN_HI) {
             float sum;
             LRN_REG_SUM(sq, LRN_WIN, sum);
             const float s = k + sum;
-            const ulong at = pos + (ulong)(c - LRN_WIN_HI) * sC;
-            if (y)
-                LRN_STORE(y, offs.s1 + at, xs[0] * LRN_POW_NEG_BETA(s, beta));
-            if (scale)
-                scale[offs.s2 + at] = s;
+            const ulong at = nb + cb - out_back + pb;
+            if (yp)
+                LRN_STORE(yp, at, xo[0] * LRN_POW_NEG_BETA(s, beta));
+            if (sp)
+                sp[at] = s;
         }
-        if (++c == steps) {
-            c = 0;
-            if (++w == W) {
-                w = 0;
-                if (++h == H) {
-                    h = 0;
-                    ++n;
-                }
-            }
-        }
+        LRN_ACROSS_ADVANCE(steps);
     }
 }
 
 /* dx[c] = dy[c] * scale[c]^-beta - 2ab * x[c] * SUM_{i in [c-hi, c+lo]} dy[i] * y[i] / scale[i].
- * C + lo + hi steps per column: step j loads x at channel j (the top of xv, sq), forms the
- * ratio at channel j - hi (its scale from sq's window, or loaded) and retires dx at channel
- * t = j - lo - hi, whose mirrored window [t-hi, t+lo] is then r[]. */
+ * C + lo + hi steps per tile: step j loads x at channel j, forms the ratio at channel j - hi (its
+ * scale loaded, or from the squares' window) and retires dx at channel t = j - lo - hi, whose
+ * mirrored window [t-hi, t+lo] is then in the ratios' line buffer. */
 LRN_FPGA_KERNEL void lrn_fpga_across_bwd(__global const lrn_t *restrict x, __global const lrn_t *restrict y,
                                          __global const lrn_t *restrict dy, __global const float *restrict scale,
                                          __global lrn_t *restrict dx, uint C, uint H, uint W, float sqrt_a, float k,
                                          float beta, float two_ab, ulong4 strides, ulong8 offs, ulong N) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
     const uint steps = C + LRN_WIN_LO + LRN_WIN_HI;
-    const ulong total = N * H * W * steps;
-    /* xv, sq: x and its square at channels t .. t+lo+hi; r: ratios at t-hi .. t+lo;
-     * gp: dy * scale^-beta at t .. t+lo */
-    float xv[LRN_WIN], sq[LRN_WIN], r[LRN_WIN], gp[LRN_WIN_LO + 1];
-    LRN_FPGA_CLEAR(xv, LRN_WIN);
-    LRN_FPGA_CLEAR(sq, LRN_WIN);
-    LRN_FPGA_CLEAR(r, LRN_WIN);
-    LRN_FPGA_CLEAR(gp, LRN_WIN_LO + 1);
-    ulong n = 0;
-    uint h = 0, w = 0, j = 0;
+    LRN_ACROSS_WALK(steps);
+    const ulong ratio_back = (ulong)LRN_WIN_HI * sC, out_back = (ulong)(LRN_WIN_LO + LRN_WIN_HI) * sC;
+    __global const lrn_t *xp = x + offs.s0, *yp = y + offs.s1, *dyp = dy + offs.s3;
+    __global const float *sp = scale ? scale + offs.s2 : 0;
+    __global lrn_t *dxp = dx + offs.s4;
+    /* x and its squares at the window's older channels, the ratios, dy * scale^-beta */
+    float lbx[LRN_BANKS(LRN_WIN - 1)][LRN_TILE], lbs[LRN_BANKS(LRN_WIN - 1)][LRN_TILE];
+    float lbr[LRN_BANKS(LRN_WIN - 1)][LRN_TILE], lbg[LRN_BANKS(LRN_WIN_LO)][LRN_TILE];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        if (j == 0) {
-            LRN_FPGA_CLEAR(xv, LRN_WIN);
-            LRN_FPGA_CLEAR(sq, LRN_WIN);
-            LRN_FPGA_CLEAR(r, LRN_WIN);
-            LRN_FPGA_CLEAR(gp, LRN_WIN_LO + 1);
-        }
-        const ulong pos = n * sN + (ulong)h * sH + (ulong)w * sW;
-        const float v = j < C ? LRN_LOAD(x, offs.s0 + pos + (ulong)j * sC) : 0.0f;
+        const float v = valid && c < C ? LRN_LOAD(xp, nb + cb + pb) : 0.0f;
         const float tv = v * sqrt_a;
-        LRN_FPGA_PUSH(xv, LRN_WIN, v);
-        LRN_FPGA_PUSH(sq, LRN_WIN, tv * tv);
-        const long jr = (long)j - LRN_WIN_HI; /* the ratio's channel */
+        float xv[LRN_WIN], sq[LRN_WIN], r[LRN_WIN], gp[LRN_WIN_LO + 1];
+        LRN_LINE_COLUMN(lbx, LRN_WIN - 1, q, c, v, xv);
+        LRN_LINE_COLUMN(lbs, LRN_WIN - 1, q, c, tv * tv, sq);
         float rj = 0.0f, gj = 0.0f;
-        if (jr >= 0 && jr < (long)C) {
-            const ulong at = pos + (ulong)jr * sC;
+        if (valid && c >= LRN_WIN_HI && c - LRN_WIN_HI < C) { /* the ratio's channel c - hi */
+            const ulong at = nb + cb - ratio_back + pb;
             float s;
-            if (scale) {
-                s = scale[offs.s2 + at];
+            if (sp) {
+                s = sp[at];
             } else {
                 float sum;
                 LRN_REG_SUM(sq, LRN_WIN, sum);
                 s = k + sum;
             }
-            const float g = LRN_LOAD(dy, offs.s3 + at);
-            rj = g * LRN_LOAD(y, offs.s1 + at) / s;
+            const float g = LRN_LOAD(dyp, at);
+            rj = g * LRN_LOAD(yp, at) / s;
             gj = g * LRN_POW_NEG_BETA(s, beta);
         }
-        LRN_FPGA_PUSH(r, LRN_WIN, rj);
-        LRN_FPGA_PUSH(gp, LRN_WIN_LO + 1, gj);
-        if (j >= LRN_WIN_LO + LRN_WIN_HI) {
+        LRN_LINE_COLUMN(lbr, LRN_WIN - 1, q, c, rj, r);
+        LRN_LINE_COLUMN(lbg, LRN_WIN_LO, q, c, gj, gp);
+        if (valid && c >= LRN_WIN_LO + LRN_WIN_HI) {
             float acc;
             LRN_REG_SUM(r, LRN_WIN, acc);
-            const ulong at = pos + (ulong)(j - LRN_WIN_LO - LRN_WIN_HI) * sC;
-            LRN_STORE(dx, offs.s4 + at, gp[0] - two_ab * xv[0] * acc);
+            LRN_STORE(dxp, nb + cb - out_back + pb, gp[0] - two_ab * xv[0] * acc);
         }
-        if (++j == steps) {
-            j = 0;
-            if (++w == W) {
-                w = 0;
-                if (++h == H) {
-                    h = 0;
-                    ++n;
-                }
-            }
-        }
+        LRN_ACROSS_ADVANCE(steps);
     }
 }
 
 #else /* LRN_WITHIN */
 
-/* The walk shared by the within-channel kernels: planes (n, c), tiles of LRN_FPGA_LINE columns
- * from w0, rows r, columns j of the tile's stream (`cols` of them: the tile's width plus the
- * window's reach). One step per (r, j); the counters advance as nested loops would. */
+/* Channels per tile of the within walk: NHWC rows hold every channel of a column together, so
+ * the walk takes a tile of LRN_FPGA_CTILE channels innermost (a contiguous run); NCHW and
+ * strided views walk one channel's plane at a time (contiguous rows in NCHW). */
+#ifndef LRN_FPGA_CTILE
+#define LRN_FPGA_CTILE (LRN_LAYOUT == 1 ? 8 : 1)
+#endif
+#if LRN_FPGA_CTILE < 1
+#error "LRN_FPGA_CTILE must be positive"
+#endif
+#define LRN_CT LRN_FPGA_CTILE
+
+/* The walk shared by the within kernels: per image (offset nb), tiles of LRN_CT channels from c
+ * (offset cb), tiles of LRN_FPGA_LINE columns from w0, rows r (offset rb), steps j along the
+ * tile's stream of `cols` columns (the tile's width plus the window's reach, `extra`), each
+ * step the tile's channels cc (offset ccb), loading column cin = w0 - reach + j (offset cl; a
+ * uint that wraps below 0, so `cin < W` is the whole range test: W < 2^31). Declares the walk's
+ * state and the trip count `total`; channels past C are idle steps. */
 #define LRN_TILE_WIDTH(W, w0) min((uint)LRN_FPGA_LINE, (W) - (w0))
-#define LRN_WITHIN_ADVANCE(extra_cols, rows)                                                       \
+#define LRN_WITHIN_WALK(rows, reach, extra)                                                        \
+    const ulong tiles_ = (W + LRN_FPGA_LINE - 1) / LRN_FPGA_LINE, ctiles_ = (C + LRN_CT - 1) / LRN_CT; \
+    const ulong total = N * ctiles_ * (rows) * ((ulong)W + tiles_ * (extra)) * LRN_CT;             \
+    const ulong cl_start = 0 - (ulong)(reach) * sW, tile_step = (ulong)LRN_FPGA_LINE * sW;         \
+    const ulong ct_step = (ulong)LRN_CT * sC;                                                      \
+    ulong nb = 0, cb = 0, ccb = 0, rb = 0, cl0 = cl_start, cl = cl_start;                          \
+    uint c = 0, cc = 0, w0 = 0, r = 0, j = 0, cin = 0 - (uint)(reach), cols = LRN_TILE_WIDTH(W, 0) + (extra)
+
+#define LRN_WITHIN_ADVANCE(rows, reach, extra)                                                     \
     do {                                                                                           \
-        if (++j == cols) {                                                                         \
-            j = 0;                                                                                 \
-            if (++r == (rows)) {                                                                   \
-                r = 0;                                                                             \
-                w0 += LRN_FPGA_LINE;                                                               \
-                if (w0 >= W) {                                                                     \
-                    w0 = 0;                                                                        \
-                    if (++c == C) {                                                                \
-                        c = 0;                                                                     \
-                        ++n;                                                                       \
-                    }                                                                              \
-                }                                                                                  \
-                cols = LRN_TILE_WIDTH(W, w0) + (extra_cols);                                       \
-            }                                                                                      \
+        if (++cc < LRN_CT) {                                                                       \
+            ccb += sC;                                                                             \
+        } else {                                                                                   \
+            cc = 0;                                                                                \
+            ccb = 0;                                                                               \
+            LRN_WITHIN_NEXT_COLUMN(rows, reach, extra);                                            \
         }                                                                                          \
     } while (0)
 
-/* Steps of the whole walk: every plane has (W + tiles * extra) columns of `rows` rows. */
-inline ulong lrn_within_steps(ulong N, uint C, uint W, uint rows, uint extra) {
-    const ulong tiles = (W + LRN_FPGA_LINE - 1) / LRN_FPGA_LINE;
-    return N * C * rows * ((ulong)W + tiles * extra);
-}
-
-/* One column's vertical window from a line buffer: col[p] = row r - (WIN-1) + p (0 above the
- * plane) for p < WIN-1, col[WIN-1] = top; then the column's history moves up one row, top in. */
-#define LRN_LINE_COLUMN(lb, at, r, top, col)                                                       \
+/* The next column of the stream, else the next row, tile, channel tile or image. */
+#define LRN_WITHIN_NEXT_COLUMN(rows, reach, extra)                                                 \
     do {                                                                                           \
-        _Pragma("unroll")                                                                          \
-        for (int p = 0; p < LRN_WIN - 1; ++p)                                                      \
-            (col)[p] = (long)(r) - (LRN_WIN - 1) + p >= 0 ? (lb)[p][at] : 0.0f;                    \
-        (col)[LRN_WIN - 1] = (top);                                                                \
-        _Pragma("unroll")                                                                          \
-        for (int p = 0; p < LRN_WIN - 2; ++p)                                                      \
-            (lb)[p][at] = (lb)[p + 1][at];                                                         \
-        if (LRN_WIN > 1)                                                                           \
-            (lb)[LRN_LB_ROWS - 1][at] = (top);                                                     \
+        ++cin;                                                                                     \
+        cl += sW;                                                                                  \
+        if (++j == cols) {                                                                         \
+            j = 0;                                                                                 \
+            rb += sH;                                                                              \
+            if (++r == (rows)) {                                                                   \
+                r = 0;                                                                             \
+                rb = 0;                                                                            \
+                w0 += LRN_FPGA_LINE;                                                               \
+                cl0 += tile_step;                                                                  \
+                if (w0 >= W) {                                                                     \
+                    w0 = 0;                                                                        \
+                    cl0 = cl_start;                                                                \
+                    c += LRN_CT;                                                                   \
+                    cb += ct_step;                                                                 \
+                    if (c >= C) {                                                                  \
+                        c = 0;                                                                     \
+                        cb = 0;                                                                    \
+                        nb += sN;                                                                  \
+                    }                                                                              \
+                }                                                                                  \
+                cols = LRN_TILE_WIDTH(W, w0) + (extra);                                            \
+            }                                                                                      \
+            cin = w0 - (uint)(reach);                                                              \
+            cl = cl0;                                                                              \
+        }                                                                                          \
     } while (0)
 
-/* Pre-scaled sum of squares along a row over the window's columns, in ascending order, from
- * the horizontal shift register of (sqrt_a * x): the fma() chain of lrn_within.cl. */
+/* Row sums along the horizontal register over the window's columns, in ascending order: of the
+ * pre-scaled squares (the fma() chain of lrn_within.cl), and of the ratios. */
 #define LRN_ROW_SQ(hx, out)                                                                        \
     do {                                                                                           \
         (out) = 0.0f;                                                                              \
-        _Pragma("unroll")                                                                          \
-        for (int p = 0; p < LRN_WIN; ++p)                                                          \
-            (out) = fma((hx)[p], (hx)[p], (out));                                                  \
+        LRN_TAPS(lrn_p_, LRN_WIN, (out) = fma((hx)[lrn_p_], (hx)[lrn_p_], (out)));                 \
     } while (0)
-
-/* Sum of a row's ratios over the mirrored window's columns, in ascending order. */
 #define LRN_ROW_RATIO_SUM(hr, out)                                                                 \
     do {                                                                                           \
         (out) = 0.0f;                                                                              \
-        _Pragma("unroll")                                                                          \
-        for (int p = 0; p < LRN_WIN; ++p)                                                          \
-            (out) += (hr)[p];                                                                      \
+        LRN_TAPS(lrn_p_, LRN_WIN, (out) += (hr)[lrn_p_]);                                          \
     } while (0)
 
 /* Each plane, tile by tile: rows 0 .. H+hi-1 stream through; step (r, j) loads x(r, w0-lo+j)
@@ -279,35 +344,36 @@ LRN_FPGA_KERNEL void lrn_fpga_within_fwd(__global const lrn_t *restrict x, __glo
                                          __global float *restrict scale, uint C, uint H, uint W, float sqrt_a,
                                          float k, float beta, ulong4 strides, ulong8 offs, ulong N) {
     LRN_DECLARE_STRIDES(C, H, W, strides);
-    const uint rows = H + LRN_WIN_HI;
-    const ulong total = lrn_within_steps(N, C, W, rows, LRN_WIN - 1);
-    float hx[LRN_WIN], col[LRN_WIN], lb[LRN_LB_ROWS][LRN_FPGA_LINE];
-    LRN_FPGA_CLEAR(hx, LRN_WIN);
-    ulong n = 0;
-    uint c = 0, w0 = 0, r = 0, j = 0, cols = LRN_TILE_WIDTH(W, 0) + LRN_WIN - 1;
+    LRN_WITHIN_WALK(H + LRN_WIN_HI, LRN_WIN_LO, LRN_WIN - 1);
+    const ulong out_back = (ulong)LRN_WIN_HI * sH + (ulong)LRN_WIN_HI * sW; /* (r, cin) to (r-hi, w) */
+    __global const lrn_t *xp = x + offs.s0;
+    __global lrn_t *yp = y ? y + offs.s1 : 0;
+    __global float *sp = scale ? scale + offs.s2 : 0;
+    /* per channel of the tile: the row's last WIN-1 columns (hb), the window's rows (lb) */
+    float hx[LRN_WIN], col[LRN_WIN], hb[LRN_BANKS(LRN_WIN - 1)][LRN_CT];
+    float lb[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE * LRN_CT];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        const ulong plane = n * sN + (ulong)c * sC;
-        const long cin = (long)w0 - LRN_WIN_LO + (long)j;
-        const float v = r < H && cin >= 0 && cin < (long)W ? LRN_LOAD(x, offs.s0 + plane + (ulong)r * sH + (ulong)cin * sW)
-                                                           : 0.0f;
-        LRN_FPGA_PUSH(hx, LRN_WIN, v * sqrt_a);
+        const ulong plane = nb + cb + ccb;
+        const uint in_c = c + cc < C;
+        const float v = in_c && r < H && cin < W ? LRN_LOAD(xp, plane + rb + cl) : 0.0f;
+        LRN_LINE_COLUMN(hb, LRN_WIN - 1, cc, j, v * sqrt_a, hx);
         if (j >= LRN_WIN - 1) {
             const uint at = j - (LRN_WIN - 1);
             float rs, sum;
             LRN_ROW_SQ(hx, rs);
-            LRN_LINE_COLUMN(lb, at, r, rs, col);
-            if (r >= LRN_WIN_HI) {
+            LRN_LINE_COLUMN(lb, LRN_WIN - 1, at * LRN_CT + cc, r, rs, col);
+            if (in_c && r >= LRN_WIN_HI) {
                 LRN_REG_SUM(col, LRN_WIN, sum);
                 const float s = k + sum;
-                const ulong o = plane + (ulong)(r - LRN_WIN_HI) * sH + (ulong)(w0 + at) * sW;
-                if (y)
-                    LRN_STORE(y, offs.s1 + o, LRN_LOAD(x, offs.s0 + o) * LRN_POW_NEG_BETA(s, beta));
-                if (scale)
-                    scale[offs.s2 + o] = s;
+                const ulong o = plane + rb + cl - out_back;
+                if (yp)
+                    LRN_STORE(yp, o, LRN_LOAD(xp, o) * LRN_POW_NEG_BETA(s, beta));
+                if (sp)
+                    sp[o] = s;
             }
         }
-        LRN_WITHIN_ADVANCE(LRN_WIN - 1, rows);
+        LRN_WITHIN_ADVANCE(H + LRN_WIN_HI, LRN_WIN_LO, LRN_WIN - 1);
     }
 }
 
@@ -324,35 +390,36 @@ inline void lrn_fpga_within_bwd_given(__global const lrn_t *restrict x, __global
                                       __global const lrn_t *restrict dy, __global const float *restrict scale,
                                       __global lrn_t *restrict dx, uint C, uint H, uint W, float beta, float two_ab,
                                       LRN_FPGA_VIEW_PARAMS, ulong N) {
-    const uint rows = H + LRN_WIN_LO;
-    const ulong total = lrn_within_steps(N, C, W, rows, LRN_WIN - 1);
-    float hr[LRN_WIN], col[LRN_WIN], lb[LRN_LB_ROWS][LRN_FPGA_LINE];
-    LRN_FPGA_CLEAR(hr, LRN_WIN);
-    ulong n = 0;
-    uint c = 0, w0 = 0, r = 0, j = 0, cols = LRN_TILE_WIDTH(W, 0) + LRN_WIN - 1;
+    LRN_WITHIN_WALK(H + LRN_WIN_LO, LRN_WIN_HI, LRN_WIN - 1);
+    const ulong out_back = (ulong)LRN_WIN_LO * sH + (ulong)LRN_WIN_LO * sW; /* (r, cin) to (r-lo, w) */
+    __global const lrn_t *xp = x + offs.s0, *yp = y + offs.s1, *dyp = dy + offs.s3;
+    __global const float *sp = scale + offs.s2;
+    __global lrn_t *dxp = dx + offs.s4;
+    float hr[LRN_WIN], col[LRN_WIN], hb[LRN_BANKS(LRN_WIN - 1)][LRN_CT];
+    float lb[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE * LRN_CT];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        const ulong plane = n * sN + (ulong)c * sC;
-        const long cin = (long)w0 - LRN_WIN_HI + (long)j;
+        const ulong plane = nb + cb + ccb;
+        const uint in_c = c + cc < C;
         float ratio = 0.0f;
-        if (r < H && cin >= 0 && cin < (long)W) {
-            const ulong o = plane + (ulong)r * sH + (ulong)cin * sW;
-            ratio = LRN_LOAD(dy, offs.s3 + o) * LRN_LOAD(y, offs.s1 + o) / scale[offs.s2 + o];
+        if (in_c && r < H && cin < W) {
+            const ulong o = plane + rb + cl;
+            ratio = LRN_LOAD(dyp, o) * LRN_LOAD(yp, o) / sp[o];
         }
-        LRN_FPGA_PUSH(hr, LRN_WIN, ratio);
+        LRN_LINE_COLUMN(hb, LRN_WIN - 1, cc, j, ratio, hr);
         if (j >= LRN_WIN - 1) {
             const uint at = j - (LRN_WIN - 1);
             float rs, acc;
             LRN_ROW_RATIO_SUM(hr, rs);
-            LRN_LINE_COLUMN(lb, at, r, rs, col);
-            if (r >= LRN_WIN_LO) {
+            LRN_LINE_COLUMN(lb, LRN_WIN - 1, at * LRN_CT + cc, r, rs, col);
+            if (in_c && r >= LRN_WIN_LO) {
                 LRN_REG_SUM(col, LRN_WIN, acc);
-                const ulong o = plane + (ulong)(r - LRN_WIN_LO) * sH + (ulong)(w0 + at) * sW;
-                const float g = LRN_LOAD(dy, offs.s3 + o), xv = LRN_LOAD(x, offs.s0 + o);
-                LRN_STORE(dx, offs.s4 + o, g * LRN_POW_NEG_BETA(scale[offs.s2 + o], beta) - two_ab * xv * acc);
+                const ulong o = plane + rb + cl - out_back;
+                const float g = LRN_LOAD(dyp, o), xv = LRN_LOAD(xp, o);
+                LRN_STORE(dxp, o, g * LRN_POW_NEG_BETA(sp[o], beta) - two_ab * xv * acc);
             }
         }
-        LRN_WITHIN_ADVANCE(LRN_WIN - 1, rows);
+        LRN_WITHIN_ADVANCE(H + LRN_WIN_LO, LRN_WIN_HI, LRN_WIN - 1);
     }
 }
 
@@ -367,57 +434,56 @@ inline void lrn_fpga_within_bwd_noscale(__global const lrn_t *restrict x, __glob
                                         __global const lrn_t *restrict dy, __global lrn_t *restrict dx, uint C,
                                         uint H, uint W, float sqrt_a, float k, float beta, float two_ab,
                                         LRN_FPGA_VIEW_PARAMS, ulong N) {
-    const uint rows = H + LRN_WIN_LO + LRN_WIN_HI;
-    const ulong total = lrn_within_steps(N, C, W, rows, 2 * (LRN_WIN - 1));
+    LRN_WITHIN_WALK(H + LRN_WIN_LO + LRN_WIN_HI, LRN_WIN_LO + LRN_WIN_HI, 2 * (LRN_WIN - 1));
+    /* (R, cin) to the ratio's (R - hi, cs = cin - hi) and to the output's (R-lo-hi, cin-lo-hi) */
+    const ulong ratio_back = (ulong)LRN_WIN_HI * sH + (ulong)LRN_WIN_HI * sW;
+    const ulong out_back = (ulong)(LRN_WIN_LO + LRN_WIN_HI) * sH + (ulong)(LRN_WIN_LO + LRN_WIN_HI) * sW;
+    __global const lrn_t *xp = x + offs.s0, *yp = y + offs.s1, *dyp = dy + offs.s3;
+    __global lrn_t *dxp = dx + offs.s4;
+    /* per channel of the tile: the last WIN-1 columns of x and of the ratios (hbx, hbr); the
+     * rows of squares' sums (per column cs), of ratio sums (per column w) and of the scale */
     float hx[LRN_WIN], hr[LRN_WIN], col[LRN_WIN];
-    float lbs[LRN_LB_ROWS][LRN_FPGA_LINE + LRN_WIN - 1]; /* rows of squares' sums, per column cs */
-    float lbr[LRN_LB_ROWS][LRN_FPGA_LINE];               /* rows of ratio sums, per column w */
-    float sl[LRN_WIN_LO + 1][LRN_FPGA_LINE + LRN_WIN - 1]; /* the scale, lo + 1 rows, per column cs */
-    LRN_FPGA_CLEAR(hx, LRN_WIN);
-    LRN_FPGA_CLEAR(hr, LRN_WIN);
-    ulong n = 0;
-    uint c = 0, w0 = 0, r = 0, j = 0, cols = LRN_TILE_WIDTH(W, 0) + 2 * (LRN_WIN - 1);
+    float hbx[LRN_BANKS(LRN_WIN - 1)][LRN_CT], hbr[LRN_BANKS(LRN_WIN - 1)][LRN_CT];
+    float lbs[LRN_BANKS(LRN_WIN - 1)][(LRN_FPGA_LINE + LRN_WIN - 1) * LRN_CT];
+    float lbr[LRN_BANKS(LRN_WIN - 1)][LRN_FPGA_LINE * LRN_CT];
+    float sl[LRN_WIN_LO + 1][(LRN_FPGA_LINE + LRN_WIN - 1) * LRN_CT];
     LRN_FPGA_PIPELINE
     for (ulong i = 0; i < total; ++i) {
-        const ulong plane = n * sN + (ulong)c * sC;
-        const long cin = (long)w0 - LRN_WIN_LO - LRN_WIN_HI + (long)j;
-        const float v = r < H && cin >= 0 && cin < (long)W ? LRN_LOAD(x, offs.s0 + plane + (ulong)r * sH + (ulong)cin * sW)
-                                                           : 0.0f;
-        LRN_FPGA_PUSH(hx, LRN_WIN, v * sqrt_a);
+        const ulong plane = nb + cb + ccb;
+        const uint in_c = c + cc < C;
+        const float v = in_c && r < H && cin < W ? LRN_LOAD(xp, plane + rb + cl) : 0.0f;
+        LRN_LINE_COLUMN(hbx, LRN_WIN - 1, cc, j, v * sqrt_a, hx);
         float ratio = 0.0f;
         if (j >= LRN_WIN - 1) {
-            const uint at = j - (LRN_WIN - 1);
-            const long rs_row = (long)r - LRN_WIN_HI, cs = (long)w0 - LRN_WIN_HI + (long)at;
+            const uint at = (j - (LRN_WIN - 1)) * LRN_CT + cc, cs = cin - LRN_WIN_HI;
             float rs, sum;
             LRN_ROW_SQ(hx, rs);
-            LRN_LINE_COLUMN(lbs, at, r, rs, col);
+            LRN_LINE_COLUMN(lbs, LRN_WIN - 1, at, r, rs, col);
             LRN_REG_SUM(col, LRN_WIN, sum);
             const float s = k + sum;
-#pragma unroll
-            for (int p = 0; p < LRN_WIN_LO; ++p)
-                sl[p][at] = sl[p + 1][at];
+            LRN_TAPS(p, LRN_WIN_LO, sl[p][at] = sl[p + 1][at]);
             sl[LRN_WIN_LO][at] = s;
-            if (rs_row >= 0 && rs_row < (long)H && cs >= 0 && cs < (long)W) {
-                const ulong o = plane + (ulong)rs_row * sH + (ulong)cs * sW;
-                ratio = LRN_LOAD(dy, offs.s3 + o) * LRN_LOAD(y, offs.s1 + o) / s;
+            if (in_c && r >= LRN_WIN_HI && r - LRN_WIN_HI < H && cs < W) {
+                const ulong o = plane + rb + cl - ratio_back;
+                ratio = LRN_LOAD(dyp, o) * LRN_LOAD(yp, o) / s;
             }
         }
-        LRN_FPGA_PUSH(hr, LRN_WIN, ratio);
+        LRN_LINE_COLUMN(hbr, LRN_WIN - 1, cc, j, ratio, hr);
         if (j >= 2 * (LRN_WIN - 1)) {
             const uint at = j - 2 * (LRN_WIN - 1);
             float rr, acc;
             LRN_ROW_RATIO_SUM(hr, rr);
-            LRN_LINE_COLUMN(lbr, at, (long)r - LRN_WIN_HI, rr, col);
-            if (r >= LRN_WIN_LO + LRN_WIN_HI) {
+            LRN_LINE_COLUMN(lbr, LRN_WIN - 1, at * LRN_CT + cc, (long)r - LRN_WIN_HI, rr, col);
+            if (in_c && r >= LRN_WIN_LO + LRN_WIN_HI) {
                 LRN_REG_SUM(col, LRN_WIN, acc);
-                /* the scale at (R-hi-lo, w): column cs = w, written lo rows back */
-                const float s = sl[0][at + LRN_WIN_HI];
-                const ulong o = plane + (ulong)(r - LRN_WIN_LO - LRN_WIN_HI) * sH + (ulong)(w0 + at) * sW;
-                const float g = LRN_LOAD(dy, offs.s3 + o), xv = LRN_LOAD(x, offs.s0 + o);
-                LRN_STORE(dx, offs.s4 + o, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc);
+                const ulong o = plane + rb + cl - out_back;
+                const float g = LRN_LOAD(dyp, o), xv = LRN_LOAD(xp, o);
+                /* the scale at (R-hi-lo, w): column cs = w */
+                const float s = sl[0][(at + LRN_WIN_HI) * LRN_CT + cc];
+                LRN_STORE(dxp, o, g * LRN_POW_NEG_BETA(s, beta) - two_ab * xv * acc);
             }
         }
-        LRN_WITHIN_ADVANCE(2 * (LRN_WIN - 1), rows);
+        LRN_WITHIN_ADVANCE(H + LRN_WIN_LO + LRN_WIN_HI, LRN_WIN_LO + LRN_WIN_HI, 2 * (LRN_WIN - 1));
     }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lrncl tune: stores one entry per kernel under the plan's key, replaces its own entries on a
 # second run (keeping the file's other lines), and lrncl bench (which runs lrncl-bench) then takes
-# its tuning from the file. Bad command lines exit 2, an unwritable database 1.
+# its tuning from the file. The file is replaced safely (a fresh temporary name, its mode kept,
+# links written through). Bad command lines exit 2, an unwritable database 1.
 # Usage: cli_tune.sh path/to/lrncl [with-bench]   (with-bench: lrncl-bench is built beside lrncl)
 set -euo pipefail
 lrncl=$1
@@ -41,6 +42,35 @@ if [ "$with_bench" = with-bench ]; then
 else
   echo "cli_tune: lrncl-bench is not built (no oneDNN): the bench's use of the database is not checked"
 fi
+
+# The database is replaced through a fresh temporary name (never a fixed FILE.tmp that a link
+# could be planted at; as root the link belongs to another uid, as an attacker's would), keeps
+# its mode, is written through a symbolic link, and two tunes at once do not trip each other.
+printf 'secret\n' > "$dir/victim"
+chmod 0600 "$dir/victim" "$db"
+ln -s victim "$db.tmp"
+if [ "$(id -u)" = 0 ]; then
+  chown -h 4242:4242 "$db.tmp"
+else
+  echo "cli_tune: not root: the planted link is our own (only root may chown it to another uid)"
+fi
+"$lrncl" tune --case within-small --runs 1 --db "$db" > /dev/null 2> "$dir/err7" || fail "tune beside a planted link failed: $(cat "$dir/err7")"
+[ "$(cat "$dir/victim")" = secret ] || fail "tune wrote through the link planted at $db.tmp"
+[ -L "$db.tmp" ] || fail "tune replaced the link planted at $db.tmp"
+[ "$(stat -c %a "$db")" = 600 ] || fail "the 0600 database became $(stat -c %a "$db")"
+[ "$(entries)" = 3 ] || fail "after the run beside a planted link: $(entries) entries: $(cat "$db")"
+rm "$db.tmp"
+mv "$db" "$dir/real.db"
+ln -s real.db "$db"
+pids=()
+for i in 1 2; do
+  "$lrncl" tune --case within-small --runs 1 --db "$db" > /dev/null 2> "$dir/err-c$i" & pids+=($!)
+done
+for i in 1 2; do wait "${pids[$((i - 1))]}" || fail "concurrent tune $i failed: $(cat "$dir/err-c$i")"; done
+[ -L "$db" ] || fail "tune replaced the database's symbolic link with a file"
+[ "$(entries)" = 3 ] || fail "after two concurrent tunes: $(entries) entries: $(cat "$db")"
+left=$(ls -A "$dir" | grep -e '\.tmp' || true)
+[ -z "$left" ] || fail "temporary files left behind: $left"
 
 set +e
 "$lrncl" tune --json > /dev/null 2>&1; [ $? = 2 ] || fail "tune --json did not exit 2"

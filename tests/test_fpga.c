@@ -3,9 +3,10 @@
  * as for a CPU and one as for an FPGA, runs both on the same random inputs (outputs poisoned
  * first), checks both against the float64 reference and every output of the two bit for bit:
  * both modes, forward (with and without the scale) and backward (given the scale and
- * recomputing it), float32 and float16, NCHW, NHWC and strided views with offsets; planes wider
- * than the line buffers (several tiles), windows wider than the shift register (clamped, or
- * refused), in-place forward, the program cache's key and the fixed tuning. */
+ * recomputing it), float32 and float16, NCHW, NHWC and strided views with offsets; planes of
+ * more columns (within) or positions (across) than a line buffer holds (several tiles), windows
+ * wider than the shift register (clamped, or refused), in-place forward (over several tiles
+ * too), the program cache's key and the fixed tuning. */
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -24,9 +25,12 @@ TestSuite(fpga, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 #define MI LRNCL_CONVENTION_MIOPEN
 #define EX LRNCL_CONVENTION_EXPLICIT
 
-/* The columns one line buffer of lrn_fpga.cl holds (host/internal.h LRNCL_FPGA_LINE): planes
- * wider than this are walked in tiles. */
+/* The length of a line buffer of lrn_fpga.cl (host/internal.h LRNCL_FPGA_LINE): within, planes
+ * wider than this many columns are walked in tiles; across (NCHW, strided), planes of more
+ * positions than this. */
 #define FPGA_LINE 128
+/* Channels per tile of the within walk in NHWC (lrn_fpga.cl LRN_FPGA_CTILE). */
+#define FPGA_CTILE 8
 
 static void use_class(const char *cls)
 {
@@ -145,22 +149,64 @@ Test(fpga, bitwise_equal_to_cpu_kernels)
 }
 
 /* Planes wider than a line buffer: the within kernels walk them in tiles of FPGA_LINE columns,
- * each re-reading the window's reach on both sides. */
+ * each re-reading the window's reach on both sides; NHWC in tiles of FPGA_CTILE channels too
+ * (the last one partly idle), several images. */
 Test(fpga, within_planes_wider_than_the_line_buffers)
 {
     uint64_t seed = tu_seed(UINT64_C(0xf96a0002));
     struct tu_rng g;
     tu_rng_init(&g, seed);
-    const size_t widths[] = {FPGA_LINE, FPGA_LINE + 1, 2 * FPGA_LINE + 37};
-    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
-        lrncl_desc d = tu_desc(EX, WI, 1, 0.9f, 0.75f, 1.0f, 1, 2, 6, widths[i]);
-        d.window_lo = i == 1 ? 2 : 4, d.window_hi = i == 1 ? 5 : 1;
-        if (i == 2) {
-            d.dtype = LRNCL_FLOAT16;
-            d.layout = LRNCL_LAYOUT_NHWC;
-        }
+    const struct {
+        size_t n, c, w;
+        int lo, hi;
+        lrncl_dtype dtype;
+        lrncl_layout layout;
+    } cases[] = {{1, 2, FPGA_LINE, 4, 1, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},
+                 {1, 2, FPGA_LINE + 1, 2, 5, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},
+                 {1, 2, 2 * FPGA_LINE + 37, 4, 1, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC},
+                 {2, 2 * FPGA_CTILE + 3, FPGA_LINE + 3, 1, 2, LRNCL_FLOAT32, LRNCL_LAYOUT_NHWC},
+                 {1, FPGA_CTILE, 9, 0, 3, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lrncl_desc d = tu_desc(EX, WI, 1, 0.9f, 0.75f, 1.0f, cases[i].n, cases[i].c, 6, cases[i].w);
+        d.window_lo = cases[i].lo, d.window_hi = cases[i].hi;
+        d.dtype = cases[i].dtype;
+        d.layout = cases[i].layout;
         char label[96];
-        snprintf(label, sizeof label, "seed=0x%" PRIx64 " width %zu", seed, widths[i]);
+        snprintf(label, sizeof label, "seed=0x%" PRIx64 " within case %zu", seed, i);
+        expect_fpga_equals_cpu(label, &d, &g);
+    }
+}
+
+/* Planes of more positions than a tile: the across kernels walk NCHW and strided planes in
+ * tiles of FPGA_LINE positions, every channel's run FPGA_LINE steps long (the last tile's partly
+ * idle), and NHWC one position's channels at a time; several images each. */
+Test(fpga, across_planes_wider_than_a_tile)
+{
+    uint64_t seed = tu_seed(UINT64_C(0xf96a0006));
+    struct tu_rng g;
+    tu_rng_init(&g, seed);
+    const struct {
+        size_t n, c, h, w;
+        int lo, hi;
+        float beta;
+        lrncl_dtype dtype;
+        lrncl_layout layout;
+    } cases[] = {{2, 7, 8, FPGA_LINE / 8, 2, 2, 0.75f, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},  /* one whole tile */
+                 {2, 9, 3, 43, 1, 3, 0.6f, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW},             /* 129: one position over */
+                 {1, 12, 17, 17, 4, 0, 0.75f, LRNCL_FLOAT16, LRNCL_LAYOUT_NCHW},          /* 289 */
+                 {2, 5, 11, 25, 0, 3, 1.0f, LRNCL_FLOAT32, LRNCL_LAYOUT_STRIDED},         /* 275, padded rows */
+                 {2, 6, 10, 13, 3, 3, 0.5f, LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC},
+                 {1, 70, 12, 12, 31, 32, 0.75f, LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW}}; /* 64 taps, 2 tiles */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lrncl_desc d = tu_desc(EX, AC, 1, 0.9f, cases[i].beta, 1.2f, cases[i].n, cases[i].c, cases[i].h, cases[i].w);
+        d.window_lo = cases[i].lo, d.window_hi = cases[i].hi;
+        d.dtype = cases[i].dtype;
+        if (cases[i].layout == LRNCL_LAYOUT_STRIDED)
+            make_strided(&d);
+        else
+            d.layout = cases[i].layout;
+        char label[96];
+        snprintf(label, sizeof label, "seed=0x%" PRIx64 " across case %zu", seed, i);
         expect_fpga_equals_cpu(label, &d, &g);
     }
 }
@@ -212,11 +258,13 @@ Test(fpga, in_place_forward)
         lrncl_dtype dtype;
         lrncl_layout layout;
         int size;
-        size_t offset;
-    } cases[] = {{LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 5, 0}, {LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC, 3, 3},
-                 {LRNCL_FLOAT32, LRNCL_LAYOUT_NHWC, 1, 0}};
+        size_t offset, h, w;
+    } cases[] = {{LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 5, 0, 2, 3}, {LRNCL_FLOAT16, LRNCL_LAYOUT_NHWC, 3, 3, 2, 3},
+                 {LRNCL_FLOAT32, LRNCL_LAYOUT_NHWC, 1, 0, 2, 3},
+                 /* planes of several tiles (FPGA_LINE positions each) */
+                 {LRNCL_FLOAT32, LRNCL_LAYOUT_NCHW, 5, 0, 9, 31}, {LRNCL_FLOAT16, LRNCL_LAYOUT_NCHW, 7, 5, 12, 12}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lrncl_desc d = tu_desc(CF, AC, cases[i].size, 1.1f, 0.75f, 1.0f, 2, 11, 2, 3);
+        lrncl_desc d = tu_desc(CF, AC, cases[i].size, 1.1f, 0.75f, 1.0f, 2, 11, cases[i].h, cases[i].w);
         d.dtype = cases[i].dtype;
         d.layout = cases[i].layout;
         d.offset_x = d.offset_y = cases[i].offset;

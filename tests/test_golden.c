@@ -166,7 +166,7 @@ static void load_npy(const struct golden *g, const char *file, npy_dtype want, n
               "%s: shape does not match case.json", path);
 }
 
-/* The canonical window and factors of SPEC section 2's table, written out here rather than
+/* The canonical window and factors of docs/conventions.md's table, written out here rather than
  * taken from the library, so that a wrong case.json or a wrong mapping both show. */
 struct golden_convention {
     const char *name;
@@ -377,7 +377,7 @@ static void check_reference(const struct golden *g)
 }
 
 /* The device through tu_run_view (float16 cases store x, dy, y and dx as halves; the scale is
- * float32), with SPEC section 6's bounds for the case's dtype. */
+ * float32), with the bounds of docs/design.md ("Accuracy") for the case's dtype. */
 static void check_device(const struct golden *g)
 {
     lrncl_plan *p = NULL;

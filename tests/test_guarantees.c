@@ -1,7 +1,7 @@
 /* test_guarantees.c: the boundaries docs/design.md ("Guarantees") promises: wait lists are
  * checked entry by entry, overlap is seen through sub-buffers (and in-place is decided by
  * address, not by handle), shapes past the kernels' 32-bit index range are refused at plan
- * creation, and the numeric range: inside it the SPEC bounds hold, past it a scale that
+ * creation, and the numeric range: inside it the accuracy bounds hold, past it a scale that
  * overflows float32 gives y = 0 and dx = 0, never NaN. */
 #include "testutil.h"
 
@@ -380,7 +380,7 @@ static struct run_out run_all(const lrncl_desc *d, const float *x, const float *
 
 /* At the edge of the stated range: beta 0.5, a = 1, |x| up to 2^61, so the scale reaches about
  * 2^124 (below FLT_MAX = 2^128) and the ratios dy*y/s about 2^-124 (above FLT_MIN = 2^-126).
- * Every output is normal there, and the SPEC bounds hold. */
+ * Every output is normal there, and the accuracy bounds hold. */
 Test(numeric_range, edge_inside_range_meets_bounds)
 {
     const lrncl_mode modes[2] = {LRNCL_ACROSS_CHANNELS, LRNCL_WITHIN_CHANNEL};

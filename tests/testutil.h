@@ -1,5 +1,5 @@
 /* testutil.h: shared helpers for the lrncl Criterion suites: the device fixture, buffer
- * helpers, NaN poisoning, the accuracy checks of SPEC section 6 and a seeded PRNG.
+ * helpers, NaN poisoning, the accuracy checks of docs/design.md ("Accuracy") and a seeded PRNG.
  *
  * Criterion runs every test in its own process, so all OpenCL state lives in the fixture
  * (tu_setup / tu_teardown, used as a suite's .init/.fini) and nothing is shared with main(). */
@@ -115,7 +115,7 @@ uint16_t tu_half_from_float(float f);            /* round to nearest even, as vs
 float    tu_half_to_float(uint16_t h);           /* exact */
 void     tu_round_to_half(float *x, size_t count); /* x[i] = (float)(half)x[i] */
 
-/* ---- accuracy checks (SPEC section 6) ----------------------------------------------------- */
+/* ---- accuracy checks (docs/design.md, "Accuracy") ---------------------------------------- */
 #define TU_FWD_MAX_REL  1e-5  /* max|y - ref| <= 1e-5 * max|ref| */
 #define TU_FWD_ELEM_REL 1e-4  /* and every element |y - ref| <= 1e-4 * |ref| + floor */
 #define TU_FWD_FLOOR    1e-30

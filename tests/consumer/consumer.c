@@ -2,6 +2,12 @@
  * engine would: one forward on the default device, checked against the float64 reference. */
 #include <lrncl.h>
 
+/* Built once with CL_TARGET_OPENCL_VERSION=300 (an engine on OpenCL 3.0): lrncl's header and
+ * package must leave the engine's choice alone. */
+#if defined(LRNCL_CONSUMER_EXPECT_CL) && CL_TARGET_OPENCL_VERSION != LRNCL_CONSUMER_EXPECT_CL
+#error "lrncl changed the includer's CL_TARGET_OPENCL_VERSION"
+#endif
+
 #include <math.h> /* NAN only */
 #include <stdio.h>
 
@@ -32,7 +38,11 @@ int main(void) {
         goto out;
     }
     cl_context cl = lrncl_context_cl(ctx);
+#if CL_TARGET_OPENCL_VERSION >= 200 /* clCreateCommandQueue is deprecated there */
+    q = clCreateCommandQueueWithProperties(cl, lrncl_context_device(ctx), NULL, &err);
+#else
     q = clCreateCommandQueue(cl, lrncl_context_device(ctx), 0, &err);
+#endif
     if (err == CL_SUCCESS)
         bx = clCreateBuffer(cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
     if (err == CL_SUCCESS)

@@ -19,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     lrncl_desc d;
     lrncl_desc_init(&d, (lrncl_mode)(size ? data[0] & 1 : 0));
     memcpy(&d, data, size < sizeof d ? size : sizeof d);
+    if (size && !(data[0] & 0x80))
+        d.struct_size = sizeof d; /* most inputs past the struct_size check; the rest test it */
     (void)lrncl_desc_elements(&d);
     (void)lrncl_desc_span(&d);
     lrncl_plan *p = (lrncl_plan *)(uintptr_t)1;

@@ -1,5 +1,5 @@
 /* bench.h: the benchmark's shared state and pieces (tools/bench_*.c), used by lrncl-bench
- * (bench_main.c, the performance suite of SPEC section 7) and by `lrncl tune` (tune.c).
+ * (bench_main.c, the performance suite, docs/performance.md) and by `lrncl tune` (tune.c).
  *
  * Files by concern: bench_options.c (command line), bench_data.c (random inputs, float16,
  * layouts), bench_case.c (the suite, device state, buffers, checks against the float64
@@ -165,7 +165,7 @@ void env_close(bench_env *e);
 int case_setup(const bench_env *e, const bench_case *bc, uint64_t seed, case_state *cs, case_result *r);
 void case_release(case_state *cs);
 int case_check(const bench_env *e, case_state *cs, case_result *r);
-/* Compares out with ref (both NCHW, n values) to SPEC section 6's bounds; counts a failure in r. */
+/* Compares out with ref (both NCHW, n values) to the accuracy bounds of docs/design.md; counts a failure in r. */
 void check_values(case_result *r, const char *case_name, const char *who, const char *what, const float *out,
                   const double *ref, size_t n, double bound, double elem_bound);
 int fill(const bench_env *e, cl_mem m, uint32_t pattern, size_t bytes);

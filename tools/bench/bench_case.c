@@ -124,6 +124,9 @@ int case_setup(const bench_env *e, const bench_case *bc, uint64_t seed, case_sta
     cs->kk = bc->mode == LRNCL_ACROSS_CHANNELS ? d->k : 1.0f;
 
     TRY(cli_lr_ok(lrncl_plan_create(e->ctx, d, &cs->plan), "lrncl_plan_create"));
+    /* A program just built is written to the disk cache by a thread of the context: let it
+     * finish before anything is timed. */
+    TRY(cli_lr_ok(lrncl_context_flush(e->ctx), "lrncl_context_flush"));
     TRY((cs->mem = calloc(cs->nslots * BUF_COUNT, sizeof *cs->mem)) != NULL ||
         (cli_fail("out of host memory for the buffer list"), 0));
     TRY((xs = cli_alloc(cs->count, sizeof *xs, "x")) && (dys = cli_alloc(cs->count, sizeof *dys, "dy")) &&

@@ -62,7 +62,8 @@ void print_header(const bench_env *e, int argc, char **argv) {
            "after warm-up\n", layout_name(e->opt.layout), dtype_name(e->opt.dtype), (double)bench_alpha,
            (double)bench_beta, (double)bench_k, e->opt.runs);
     if (e->opt.runs < MIN_REPORT_RUNS)
-        printf("NOTE:     --runs %d is below the %d runs SPEC section 7 asks for: a quick look, not a report\n",
+        printf("NOTE:     --runs %d is below the %d runs a report needs (docs/performance.md): "
+               "a quick look, not a report\n",
                e->opt.runs, MIN_REPORT_RUNS);
     printf("bytes:    fewest a pass moves: fwd-infer x + y; fwd-train + scale (float32); backward x, y, dy,\n"
            "          scale + dx. GB/s = bytes / time; %% copy = copy time / lrncl time, the copy being\n"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 enum { DEMO_RUNS = 10 };
-static const double demo_bound = 1e-5; /* SPEC section 6, float32 forward and backward */
+static const double demo_bound = 1e-5; /* docs/design.md "Accuracy", float32 forward and backward */
 
 typedef struct {
     const char *name;

@@ -1,5 +1,5 @@
 /* cli_run.c: `lrncl forward` and `lrncl backward` on .npy files. Output files are written only
- * after all computation succeeded, all or nothing (cli_outputs.c). */
+ * after all computation succeeded, all or nothing for regular files (cli_outputs.c). */
 #include "cli_commands.h"
 #include "cli_common.h"
 #include "cli_device.h"
@@ -127,10 +127,11 @@ int cli_cmd_run(int backward, const run_options *o) {
     }
     TRY(cli_cl_ok(clFinish(queue), "clFinish"));
 
-    /* All or nothing: on any failure every output path keeps what it held. */
-    TRY(cli_outputs_stage(&outs, o->output, x.dtype, result, x.ndim, x.shape));
+    /* All or nothing: on any failure every regular output keeps what it held (a pipe or device
+     * output is written in place, first). */
+    TRY(cli_outputs_stage(&outs, "--output", o->output, x.dtype, result, x.ndim, x.shape));
     if (o->scale_output)
-        TRY(cli_outputs_stage(&outs, o->scale_output, NPY_F32, scale, x.ndim, x.shape));
+        TRY(cli_outputs_stage(&outs, "--scale-output", o->scale_output, NPY_F32, scale, x.ndim, x.shape));
     TRY(cli_outputs_commit(&outs));
     rc = CLI_OK;
 done:

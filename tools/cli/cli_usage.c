@@ -60,8 +60,10 @@ static const char files_text[] =
     "Files are NumPy .npy, C order, 4-D: (N,C,H,W) with --layout nchw, (N,H,W,C) with\n"
     "--layout nhwc. dtype float32 or float16 (stored as float16, computed in float32);\n"
     "--grad-output must match the input's dtype and shape. Outputs have the input's shape,\n"
-    "layout and dtype, except --scale-output, which is always float32. An output file is\n"
-    "written only when the whole run succeeded.\n";
+    "layout and dtype, except --scale-output, which is always float32. Output files are\n"
+    "replaced only when the whole run succeeded, all or none, keeping their mode (a link is\n"
+    "written through; a read-only file is refused). A pipe or device (/dev/stdout, a FIFO)\n"
+    "is written in place, first.\n";
 
 static const struct {
     const char *name, *usage;

@@ -19,8 +19,9 @@
  *                    command's own usage (cli_usage.c)
  *
  * Errors: exit status 1 (2 for a bad command line) and exactly one line "lrncl: <what is
- * wrong>" on stderr. cli_fail() records the first failure, the cleanup ladders run, and main prints
- * it. Option parsing is in cli_options.c. */
+ * wrong>" on stderr; standard output that could not be written (> /dev/full) is an error too.
+ * cli_fail() records the first failure, the cleanup ladders run, and main prints it. Option
+ * parsing is in cli_options.c. */
 #define _POSIX_C_SOURCE 200809L /* execv, readlink */
 
 #include "cli_commands.h"
@@ -124,7 +125,7 @@ static int run_command(int argc, char **argv) {
     return cli_cmd_run(backward, &o);
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         fputs(cli_usage_text, stdout);
         fputs(cli_params_text, stdout);
@@ -156,6 +157,17 @@ int main(int argc, char **argv) {
     if (rc != CLI_OK) {
         fflush(stdout);
         fprintf(stderr, "lrncl: %s\n", cli_error_text());
+    }
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    int rc = dispatch(argc, argv);
+    /* A command that printed into a full disk or a closed stream has failed; one that failed
+     * already has said why. */
+    if (!cli_finish_stdout() && rc == CLI_OK) {
+        fprintf(stderr, "lrncl: %s\n", cli_error_text());
+        rc = CLI_FAILED;
     }
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "cli_common.h"
 
 #include "cli_commands.h"
+#include "cli_outputs.h"
 #include "tune_problem.h"
 
 #include <errno.h>
@@ -150,39 +151,39 @@ static int line_has_key(const char *line, const tune_entry *entries, int n) {
     return 0;
 }
 
-/* Rewrites the database: its other lines kept, then the new entries; through a temporary file
- * renamed over it, so a failure leaves the old file whole. */
+/* Rewrites the database: its other lines kept, then the new entries; through a new temporary
+ * file beside it (mkstemp: concurrent tunes never share one, a link planted at a fixed name is
+ * never followed) renamed over it, so a failure leaves the old file whole. A symbolic link is
+ * written through; the file's mode is kept (cli_outputs.c). */
 static int write_db(const char *path, const tune_entry *entries, int n) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        cli_fail("--db: path too long");
+    cli_replace r;
+    if (!cli_replace_open(&r, "--db", path))
         return 0;
-    }
-    FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
-    if (!out) {
-        cli_fail("cannot write %s: %s", tmp, strerror(errno));
-        if (in)
-            fclose(in);
+    FILE *in = r.existed ? fopen(r.target, "r") : NULL;
+    if (r.existed && !in) {
+        cli_fail("--db %s: cannot read it: %s", path, strerror(errno));
+        cli_replace_discard(&r);
         return 0;
     }
     if (in) {
         char line[1024];
         while (fgets(line, sizeof line, in))
             if (!line_has_key(line, entries, n))
-                fputs(line, out);
+                fputs(line, r.f);
+        int bad = ferror(in);
         fclose(in);
+        if (bad) {
+            cli_fail("--db %s: read failed", path);
+            cli_replace_discard(&r);
+            return 0;
+        }
     } else {
         fputs("# lrncl tuning database (lrncl tune); tab-separated: device name, mode, pass, dtype, layout,\n"
-              "# NxCxHxW, lo:hi, local size, slide block\n", out);
+              "# NxCxHxW, lo:hi, local size, slide block\n", r.f);
     }
     for (int i = 0; i < n; i++)
-        fprintf(out, "%s\t%zu\t%zu\n", entries[i].key, entries[i].t.local_size, entries[i].t.slide_block);
-    if (fclose(out) != 0 || rename(tmp, path) != 0) {
-        cli_fail("cannot write %s: %s", path, strerror(errno));
-        remove(tmp);
-        return 0;
-    }
-    return 1;
+        fprintf(r.f, "%s\t%zu\t%zu\n", entries[i].key, entries[i].t.local_size, entries[i].t.slide_block);
+    return cli_replace_commit(&r);
 }
 
 int tune_main(int argc, char **argv) {

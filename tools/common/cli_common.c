@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char g_error[2048];
 static int g_error_set;
@@ -94,6 +95,20 @@ const char *cli_error_text(void) { return g_error_set ? g_error : "failed"; }
 void cli_error_reset(void) {
     g_error_set = 0;
     g_error[0] = '\0';
+}
+
+int cli_finish_stdout(void) {
+    int failed = ferror(stdout);
+    errno = 0;
+    failed |= fflush(stdout) != 0;
+    int saved = errno;
+    errno = 0;
+    failed |= fclose(stdout) != 0;
+    if (!saved)
+        saved = errno;
+    if (failed)
+        cli_fail("cannot write to standard output: %s", saved ? strerror(saved) : "write error");
+    return !failed;
 }
 
 int cli_event_ms(cl_event start, cl_event done, int done_start_fallback, double *ms) {

@@ -28,6 +28,11 @@ const char *cli_error_text(void);   /* the recorded failure, or "failed" when no
 int cli_error_pending(void);        /* 1 while a failure is recorded */
 void cli_error_reset(void);
 
+/* Flushes and closes standard output, the last thing a program does: output that could not be
+ * written (a full disk, > /dev/full, a closed pipe) is a failure like any other. 1 when every
+ * byte got out, else 0 (recorded: "cannot write to standard output: ..."). */
+int cli_finish_stdout(void);
+
 /* True on success; otherwise record "what failed: ..." and return 0. */
 int cli_cl_ok(cl_int err, const char *what);
 int cli_lr_ok(lrncl_status s, const char *what);

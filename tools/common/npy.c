@@ -494,39 +494,36 @@ static FILE *open_temp(const char *path, char **tmp_name, char *err, size_t errl
     return NULL;
 }
 
-int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
-                     char **staged, char *err, size_t errlen) {
+int npy_write_stream(FILE *f, const char *name, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char *err, size_t errlen) {
     static const char *const descr[] = {"<f4", "<f2", "<f8"};
     size_t esize = npy_dtype_size(dtype);
     size_t count;
     if (err && errlen)
         err[0] = '\0';
-
-    if (staged)
-        *staged = NULL;
-    if (!path || !staged) {
-        set_err(err, errlen, path, !path ? "no path given" : "no place for the temporary file's name");
+    if (!f) {
+        set_err(err, errlen, name, "no stream given");
         return 1;
     }
     if (esize == 0) {
-        set_err(err, errlen, path, "invalid dtype %d", (int)dtype);
+        set_err(err, errlen, name, "invalid dtype %d", (int)dtype);
         return 1;
     }
     if (ndim < 0 || ndim > NPY_MAX_DIMS || (ndim > 0 && !shape)) {
-        set_err(err, errlen, path, "invalid ndim %d (0 to %d, with a shape)", ndim, NPY_MAX_DIMS);
+        set_err(err, errlen, name, "invalid ndim %d (0 to %d, with a shape)", ndim, NPY_MAX_DIMS);
         return 1;
     }
     if (!shape_count(ndim, shape, &count) || count > SIZE_MAX / esize) {
-        set_err(err, errlen, path, "shape overflows size_t");
+        set_err(err, errlen, name, "shape overflows size_t");
         return 1;
     }
     size_t bytes = count * esize;
     if (bytes > 0 && !data) {
-        set_err(err, errlen, path, "no data given");
+        set_err(err, errlen, name, "no data given");
         return 1;
     }
     if (!host_is_little_endian()) {
-        set_err(err, errlen, path, "writing .npy files needs a little-endian host");
+        set_err(err, errlen, name, "writing .npy files needs a little-endian host");
         return 1;
     }
 
@@ -537,7 +534,7 @@ int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int nd
     int dict = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                         descr[dtype], shape_text);
     if (dict < 0 || (size_t)dict + NPY_ALIGN + 1 > sizeof header) {
-        set_err(err, errlen, path, "header does not fit");
+        set_err(err, errlen, name, "header does not fit");
         return 1;
     }
     size_t hlen = (size_t)dict + 1;
@@ -551,20 +548,38 @@ int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int nd
     pre[8] = (unsigned char)(hlen & 0xff);
     pre[9] = (unsigned char)(hlen >> 8);
 
+    errno = 0;
+    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(header, 1, hlen, f) == hlen &&
+             (bytes == 0 || fwrite(data, 1, bytes, f) == bytes) && fflush(f) == 0;
+    if (!ok) {
+        int saved = errno;
+        set_err(err, errlen, name, "write failed: %s", saved ? strerror(saved) : "I/O error");
+        return 1;
+    }
+    return 0;
+}
+
+int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char **staged, char *err, size_t errlen) {
+    if (err && errlen)
+        err[0] = '\0';
+    if (staged)
+        *staged = NULL;
+    if (!path || !staged) {
+        set_err(err, errlen, path, !path ? "no path given" : "no place for the temporary file's name");
+        return 1;
+    }
     char *tmp = NULL;
     FILE *f = open_temp(path, &tmp, err, errlen);
     if (!f)
         return 1;
+    int failed = npy_write_stream(f, path, dtype, data, ndim, shape, err, errlen);
     errno = 0;
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(header, 1, hlen, f) == hlen &&
-             (bytes == 0 || fwrite(data, 1, bytes, f) == bytes);
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
+    if (fclose(f) != 0 && !failed) {
+        set_err(err, errlen, path, "write failed: %s", errno ? strerror(errno) : "I/O error");
+        failed = 1;
     }
-    if (!ok) {
-        set_err(err, errlen, path, "write failed: %s", saved ? strerror(saved) : "I/O error");
+    if (failed) {
         remove(tmp);
         free(tmp);
         return 1;

@@ -8,6 +8,7 @@
 #define LRNCL_NPY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,9 +44,17 @@ int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, con
 /* The first half of npy_write: the whole file goes to a new temporary file next to path, whose
  * name (malloc'ed) is stored in *staged; path itself is not touched. The caller renames it
  * into place (or removes it) and frees the name; on failure nothing is left behind and
- * *staged is NULL. For writing several files all or nothing (tools/cli_outputs.c). */
+ * *staged is NULL. For writing several files all or nothing. (The lrncl command stages its outputs
+ * itself, keeping modes and syncing: tools/cli/cli_outputs.c.) */
 int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
                      char **staged, char *err, size_t errlen);
+
+/* Writes the file's bytes (as npy_write would) to an open stream, at its position, and flushes
+ * it; the stream stays open. name is for messages. For outputs that cannot be replaced by a
+ * rename: pipes, devices, standard output. Returns 0 on success, otherwise non-zero and a
+ * one-line message in err. */
+int npy_write_stream(FILE *f, const char *name, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
+                     char *err, size_t errlen);
 
 /* Frees a->data and empties *a. NULL is allowed. */
 void npy_free(npy_array *a);
