@@ -149,7 +149,7 @@ static const lrncl_dtype test_dtypes[] = {LRNCL_FLOAT32, LRNCL_FLOAT16};
 
 /* ---- every convention x mode x even/odd size against the reference ----------------------- */
 
-TestSuite(conventions, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(conventions, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 Test(conventions, against_reference)
 {
@@ -229,7 +229,7 @@ static void own_lrn(const struct own_case *oc, const lrncl_desc *d, const float 
                 }
 }
 
-TestSuite(mapping, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(mapping, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 Test(mapping, table_by_hand)
 {
@@ -291,7 +291,7 @@ Test(mapping, wrong_window_detected)
 }
 
 /* ---- EXPLICIT imitates each named convention, bit for bit ---------------------------------- */
-TestSuite(explicit_conv, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(explicit_conv, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 Test(explicit_conv, equals_named)
 {
@@ -322,7 +322,7 @@ Test(explicit_conv, equals_named)
 }
 
 /* ---- layouts ------------------------------------------------------------------------------ */
-TestSuite(layouts, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(layouts, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 /* The same logical tensor in NCHW and in NHWC (tu_run_view transposes on the host): the same
  * results, bit for bit, in float32 and float16. */
@@ -564,7 +564,7 @@ static void run_in_place(const lrncl_desc *d, const float *x, bool with_scale, f
     free(img);
 }
 
-TestSuite(in_place, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(in_place, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 Test(in_place, equals_out_of_place)
 {
@@ -603,7 +603,7 @@ Test(in_place, equals_out_of_place)
 }
 
 /* ---- float16 storage ---------------------------------------------------------------------- */
-TestSuite(float16, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(float16, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 /* The host conversion every float16 check relies on. */
 Test(float16, host_conversion)
@@ -736,7 +736,7 @@ Test(float16, large_inputs_within)
 }
 
 /* ---- lrncl_desc_set_shape_nd -------------------------------------------------------------- */
-TestSuite(shape_nd, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(shape_nd, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 Test(shape_nd, folded)
 {
@@ -781,7 +781,7 @@ Test(shape_nd, folded)
 }
 
 /* ---- program variants --------------------------------------------------------------------- */
-TestSuite(variants, .init = tu_setup, .fini = tu_teardown, .timeout = 120);
+TestSuite(variants, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
 /* Layout and dtype select programs; offsets and the values of STRIDED strides are kernel
  * arguments. Every plan, built or cached, still computes its own descriptor. */

@@ -221,7 +221,7 @@ static void random_cases(lrncl_mode mode, uint64_t default_seed)
     free(x);
 }
 
-TestSuite(random, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
+TestSuite(random, .init = tu_setup, .fini = tu_teardown, .timeout = 600);
 
 Test(random, across)
 {
