@@ -1,12 +1,13 @@
-/* npy.c: reading and writing NumPy .npy files for lrncl's tools and tests.
+/* npy.c: reading NumPy .npy files for lrncl's tools and tests (writing: npy_write.c).
  *
  * The format (numpy/lib/format.py): the magic "\x93NUMPY", a major and a minor version byte,
  * the header length (2 bytes little-endian in version 1.0, 4 bytes in 2.0 and 3.0), then the
  * header, a Python dict literal such as
  *     {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4, 5), }
  * padded with spaces and ended by '\n' so that the data starts on a 64-byte boundary, then
- * the raw data. Pure C11: the temporary file of an atomic write is made with fopen's "x". */
+ * the raw data. Pure C11. */
 #include "npy.h"
+#include "npy_format.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,24 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#if defined(__GNUC__)
-#define NPY_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define NPY_PRINTF(f, a)
-#endif
-
-enum {
-    NPY_MAX_DIMS = 8,
-    NPY_ALIGN = 64,                   /* numpy aligns the data start to 64 bytes */
-    NPY_MAX_HEADER = 1 << 20,         /* a sane header is < 1 KiB; refuse to malloc garbage */
-    NPY_TEMP_TRIES = 100,
-    NPY_STREAM_CHUNK = 1 << 20,       /* first buffer for data from a stream of unknown size */
-};
-
-static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
+const char npy__magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 NPY_PRINTF(4, 5)
-static void set_err(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+void npy__set_err(char *err, size_t errlen, const char *path, const char *fmt, ...) {
     if (!err || errlen == 0)
         return;
     int n = snprintf(err, errlen, "%s: ", path ? path : "(null)");
@@ -61,7 +48,7 @@ void npy_free(npy_array *a) {
     memset(a, 0, sizeof *a);
 }
 
-static int host_is_little_endian(void) {
+int npy__host_is_little_endian(void) {
     const uint16_t one = 1;
     unsigned char first;
     memcpy(&first, &one, 1);
@@ -69,7 +56,7 @@ static int host_is_little_endian(void) {
 }
 
 /* Product of shape[0 .. ndim-1] into *count; 0 if it overflows size_t. */
-static int shape_count(int ndim, const size_t *shape, size_t *count) {
+int npy__shape_count(int ndim, const size_t *shape, size_t *count) {
     size_t c = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] != 0 && c > SIZE_MAX / shape[i])
@@ -81,7 +68,7 @@ static int shape_count(int ndim, const size_t *shape, size_t *count) {
 }
 
 /* "(2, 3, 4, 5)", "(5,)" or "()", as numpy writes it (and as Python prints a tuple). */
-static void format_shape(char *buf, size_t len, int ndim, const size_t *shape) {
+void npy__format_shape(char *buf, size_t len, int ndim, const size_t *shape) {
     int used = snprintf(buf, len, "(");
     for (int i = 0; i < ndim && used > 0 && (size_t)used < len; i++)
         used += snprintf(buf + used, len - (size_t)used, i ? ", %zu" : "%zu", shape[i]);
@@ -357,69 +344,69 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen) {
         err[0] = '\0';
 
     if (!out) {
-        set_err(err, errlen, path, "no output array given");
+        npy__set_err(err, errlen, path, "no output array given");
         return 1;
     }
     memset(out, 0, sizeof *out);
     if (!path) {
-        set_err(err, errlen, path, "no path given");
+        npy__set_err(err, errlen, path, "no path given");
         return 1;
     }
-    if (!host_is_little_endian()) {
-        set_err(err, errlen, path, "reading .npy files needs a little-endian host");
+    if (!npy__host_is_little_endian()) {
+        npy__set_err(err, errlen, path, "reading .npy files needs a little-endian host");
         return 1;
     }
     f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, path, "cannot open: %s", strerror(errno));
+        npy__set_err(err, errlen, path, "cannot open: %s", strerror(errno));
         goto done;
     }
-    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy_magic, sizeof npy_magic) != 0) {
-        set_err(err, errlen, path, "not a .npy file (bad magic)");
+    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy__magic, sizeof npy__magic) != 0) {
+        npy__set_err(err, errlen, path, "not a .npy file (bad magic)");
         goto done;
     }
     int major = pre[6], minor = pre[7];
     int lenbytes = major == 1 ? 2 : 4;
     if ((major != 1 && major != 2 && major != 3) || minor != 0) {
-        set_err(err, errlen, path, "unsupported .npy format version %d.%d", major, minor);
+        npy__set_err(err, errlen, path, "unsupported .npy format version %d.%d", major, minor);
         goto done;
     }
     if (fread(pre + 8, 1, (size_t)lenbytes, f) != (size_t)lenbytes) {
-        set_err(err, errlen, path, "truncated header");
+        npy__set_err(err, errlen, path, "truncated header");
         goto done;
     }
     size_t hlen = read_le(pre + 8, lenbytes);
     if (hlen > NPY_MAX_HEADER) {
-        set_err(err, errlen, path, "header of %zu bytes is too large", hlen);
+        npy__set_err(err, errlen, path, "header of %zu bytes is too large", hlen);
         goto done;
     }
     header = malloc(hlen + 1);
     if (!header) {
-        set_err(err, errlen, path, "out of memory");
+        npy__set_err(err, errlen, path, "out of memory");
         goto done;
     }
     if (fread(header, 1, hlen, f) != hlen) {
-        set_err(err, errlen, path, "truncated header");
+        npy__set_err(err, errlen, path, "truncated header");
         goto done;
     }
     header[hlen] = '\0';
     /* numpy reads the header with ast.literal_eval, which refuses NUL bytes anywhere in it. */
     if (memchr(header, '\0', hlen)) {
-        set_err(err, errlen, path, "header contains a NUL byte at offset %zu",
+        npy__set_err(err, errlen, path, "header contains a NUL byte at offset %zu",
                 (size_t)((const char *)memchr(header, '\0', hlen) - header));
         goto done;
     }
 
     cursor c = {header, header + hlen, ""};
     if (!parse_header(&c, &a.dtype, &a.ndim, a.shape)) {
-        set_err(err, errlen, path, "%s", c.msg);
+        npy__set_err(err, errlen, path, "%s", c.msg);
         goto done;
     }
     char shape_text[200];
-    format_shape(shape_text, sizeof shape_text, a.ndim, a.shape);
+    npy__format_shape(shape_text, sizeof shape_text, a.ndim, a.shape);
     size_t esize = npy_dtype_size(a.dtype);
-    if (!shape_count(a.ndim, a.shape, &a.count) || a.count > SIZE_MAX / esize) {
-        set_err(err, errlen, path, "shape %s overflows size_t", shape_text);
+    if (!npy__shape_count(a.ndim, a.shape, &a.count) || a.count > SIZE_MAX / esize) {
+        npy__set_err(err, errlen, path, "shape %s overflows size_t", shape_text);
         goto done;
     }
     size_t bytes = a.count * esize;
@@ -427,7 +414,7 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen) {
      * that cannot tell its size (a pipe) is read as it arrives instead (read_stream). */
     long left = bytes_left(f);
     if (left >= 0 && (unsigned long)left < bytes) {
-        set_err(err, errlen, path, "truncated: shape %s needs %zu bytes of data, the file has %ld",
+        npy__set_err(err, errlen, path, "truncated: shape %s needs %zu bytes of data, the file has %ld",
                 shape_text, bytes, left);
         goto done;
     }
@@ -435,16 +422,16 @@ int npy_read(const char *path, npy_array *out, char *err, size_t errlen) {
     if (left >= 0) {
         data = malloc(bytes ? bytes : 1);
         if (!data) {
-            set_err(err, errlen, path, "out of memory for %zu bytes of data", bytes);
+            npy__set_err(err, errlen, path, "out of memory for %zu bytes of data", bytes);
             goto done;
         }
         got = fread(data, 1, bytes, f);
     } else if (!read_stream(f, bytes, &data, &got)) {
-        set_err(err, errlen, path, "out of memory after %zu of %zu bytes of data", got, bytes);
+        npy__set_err(err, errlen, path, "out of memory after %zu of %zu bytes of data", got, bytes);
         goto done;
     }
     if (got != bytes) {
-        set_err(err, errlen, path, "truncated: shape %s needs %zu bytes of data, the file has %zu",
+        npy__set_err(err, errlen, path, "truncated: shape %s needs %zu bytes of data, the file has %zu",
                 shape_text, bytes, got);
         goto done;
     }
@@ -460,154 +447,3 @@ done:
     return rc;
 }
 
-/* ---- writing ------------------------------------------------------------------------------- */
-
-/* Opens a new, exclusively created temporary file next to path; its name goes to *tmp_name. */
-static FILE *open_temp(const char *path, char **tmp_name, char *err, size_t errlen) {
-    static unsigned long counter;
-    size_t len = strlen(path) + 40;
-    char *name = malloc(len);
-    if (!name) {
-        set_err(err, errlen, path, "out of memory");
-        return NULL;
-    }
-    /* Different processes writing the same path differ in time and, usually, stack address. */
-    unsigned long salt = (unsigned long)time(NULL) ^ (unsigned long)(uintptr_t)&len;
-    int saved = 0;
-    for (int i = 0; i < NPY_TEMP_TRIES; i++) {
-        snprintf(name, len, "%s.tmp-%08lx", path, (salt + counter++ * 2654435761ul) & 0xfffffffful);
-        errno = 0;
-        FILE *f = fopen(name, "wbx");
-        if (f) {
-            *tmp_name = name;
-            return f;
-        }
-        saved = errno;
-#ifdef EEXIST
-        if (saved != EEXIST)
-            break;
-#endif
-    }
-    set_err(err, errlen, path, "cannot create a temporary file next to it: %s",
-            saved ? strerror(saved) : "too many attempts");
-    free(name);
-    return NULL;
-}
-
-int npy_write_stream(FILE *f, const char *name, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
-                     char *err, size_t errlen) {
-    static const char *const descr[] = {"<f4", "<f2", "<f8"};
-    size_t esize = npy_dtype_size(dtype);
-    size_t count;
-    if (err && errlen)
-        err[0] = '\0';
-    if (!f) {
-        set_err(err, errlen, name, "no stream given");
-        return 1;
-    }
-    if (esize == 0) {
-        set_err(err, errlen, name, "invalid dtype %d", (int)dtype);
-        return 1;
-    }
-    if (ndim < 0 || ndim > NPY_MAX_DIMS || (ndim > 0 && !shape)) {
-        set_err(err, errlen, name, "invalid ndim %d (0 to %d, with a shape)", ndim, NPY_MAX_DIMS);
-        return 1;
-    }
-    if (!shape_count(ndim, shape, &count) || count > SIZE_MAX / esize) {
-        set_err(err, errlen, name, "shape overflows size_t");
-        return 1;
-    }
-    size_t bytes = count * esize;
-    if (bytes > 0 && !data) {
-        set_err(err, errlen, name, "no data given");
-        return 1;
-    }
-    if (!host_is_little_endian()) {
-        set_err(err, errlen, name, "writing .npy files needs a little-endian host");
-        return 1;
-    }
-
-    /* Preamble (10 bytes) + dict + spaces + '\n' is a multiple of 64; at most 8 dimensions
-     * keep the dict far below version 1.0's 65535-byte limit. */
-    char shape_text[200], header[512];
-    format_shape(shape_text, sizeof shape_text, ndim, shape ? shape : &count);
-    int dict = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                        descr[dtype], shape_text);
-    if (dict < 0 || (size_t)dict + NPY_ALIGN + 1 > sizeof header) {
-        set_err(err, errlen, name, "header does not fit");
-        return 1;
-    }
-    size_t hlen = (size_t)dict + 1;
-    hlen += (NPY_ALIGN - (10 + hlen) % NPY_ALIGN) % NPY_ALIGN;
-    memset(header + dict, ' ', hlen - 1 - (size_t)dict);
-    header[hlen - 1] = '\n';
-    unsigned char pre[10];
-    memcpy(pre, npy_magic, sizeof npy_magic);
-    pre[6] = 1;
-    pre[7] = 0;
-    pre[8] = (unsigned char)(hlen & 0xff);
-    pre[9] = (unsigned char)(hlen >> 8);
-
-    errno = 0;
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(header, 1, hlen, f) == hlen &&
-             (bytes == 0 || fwrite(data, 1, bytes, f) == bytes) && fflush(f) == 0;
-    if (!ok) {
-        int saved = errno;
-        set_err(err, errlen, name, "write failed: %s", saved ? strerror(saved) : "I/O error");
-        return 1;
-    }
-    return 0;
-}
-
-int npy_write_staged(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
-                     char **staged, char *err, size_t errlen) {
-    if (err && errlen)
-        err[0] = '\0';
-    if (staged)
-        *staged = NULL;
-    if (!path || !staged) {
-        set_err(err, errlen, path, !path ? "no path given" : "no place for the temporary file's name");
-        return 1;
-    }
-    char *tmp = NULL;
-    FILE *f = open_temp(path, &tmp, err, errlen);
-    if (!f)
-        return 1;
-    int failed = npy_write_stream(f, path, dtype, data, ndim, shape, err, errlen);
-    errno = 0;
-    if (fclose(f) != 0 && !failed) {
-        set_err(err, errlen, path, "write failed: %s", errno ? strerror(errno) : "I/O error");
-        failed = 1;
-    }
-    if (failed) {
-        remove(tmp);
-        free(tmp);
-        return 1;
-    }
-    *staged = tmp;
-    return 0;
-}
-
-int npy_write(const char *path, npy_dtype dtype, const void *data, int ndim, const size_t *shape,
-              char *err, size_t errlen) {
-    char *tmp = NULL;
-    if (npy_write_staged(path, dtype, data, ndim, shape, &tmp, err, errlen) != 0)
-        return 1;
-    if (rename(tmp, path) != 0) {
-        int saved = errno;
-#if defined(_WIN32)
-        /* Windows' rename does not replace an existing file. */
-        if (remove(path) == 0 && rename(tmp, path) == 0) {
-            free(tmp);
-            return 0;
-        }
-        saved = errno;
-#endif
-        set_err(err, errlen, path, "cannot rename the temporary file into place: %s", strerror(saved));
-        remove(tmp);
-        free(tmp);
-        return 1;
-    }
-    free(tmp);
-    return 0;
-}
