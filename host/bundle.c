@@ -20,14 +20,6 @@ const char lrncl__manifest_head[] =
     "source, binary size in bytes, crc32 of the variant name, tab, source crc32, newline and the "
     "binary (- -: no binary recorded), build options\nformat\t2\n";
 
-static char *join(const char *dir, const char *name, const char *ext) {
-    size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s%s", dir, name, ext);
-    return p;
-}
-
 /* ---- the manifest's text ------------------------------------------------------------------ */
 
 static int is_hex8(const char *s, size_t n) {
@@ -285,7 +277,7 @@ lrncl_status lrncl__bundle_read_manifest(const char *dir, char **text, int *old)
         return lrncl__fail(LRNCL_ERROR_UNSUPPORTED, "bundle folder %s %s%s", dir, why,
                            r == LRNCL_FILE_SHARED ? ": anyone who can write it can replace its binaries" : "");
     }
-    char *path = join(dir, "manifest", ".txt");
+    char *path = lrncl__path_join(dir, "manifest", ".txt");
     if (!path)
         return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "bundle: no memory");
     r = lrncl__read_file(path, LRNCL_MANIFEST_MAX, BUNDLE_FLAGS, text, &size, &info);
@@ -348,7 +340,7 @@ lrncl_status lrncl__bundle_program(lrncl_context *c, const char *name, const cha
         return LRNCL_ERROR_MISSING_BINARY; /* absent, or made from other source or options: stale */
     static const char *exts[] = {".bin", ".aocx", ".xclbin"};
     for (size_t i = 0; i < sizeof exts / sizeof exts[0]; ++i) {
-        char *path = join(c->bundle_dir, name, exts[i]), why[512], what[4096 + 64];
+        char *path = lrncl__path_join(c->bundle_dir, name, exts[i]), why[512], what[4096 + 64];
         lrncl_file_info info;
         int fd = -1;
         if (!path)

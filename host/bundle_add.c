@@ -21,14 +21,6 @@
 /* The longest line add_variant appends. */
 enum { LINE_MAX_BYTES = LRNCL_VARIANT_NAME_MAX + LRNCL_OPTIONS_MAX + 64 };
 
-static char *join(const char *dir, const char *name, const char *ext) {
-    size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s%s", dir, name, ext);
-    return p;
-}
-
 /* The merged manifest: the head, the context's identity, the old program lines not replaced, the
  * new. An old manifest of an older format gives none of its lines (they record no binary). */
 static char *merged_manifest(const lrncl_context *c, const char *old, const char *lines, size_t *len) {
@@ -69,7 +61,7 @@ static char *merged_manifest(const lrncl_context *c, const char *old, const char
 
 static lrncl_status write_or_fail(const char *dir, const char *name, const char *ext, const void *const parts[],
                                   const size_t sizes[], int nparts) {
-    char *path = join(dir, name, ext);
+    char *path = lrncl__path_join(dir, name, ext);
     if (!path)
         return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_bundle_add: no memory");
     int bad = lrncl__write_file_atomic(path, parts, sizes, nparts, 0644);
@@ -87,7 +79,7 @@ static lrncl_status write_or_fail(const char *dir, const char *name, const char 
 /* The size and checksum of the binary at dir/<name><ext> as it is, recorded in line; 1 when
  * one is there (a regular file no one else may write), 0 when none is. */
 static int record_binary(const char *dir, const char *name, const char *ext, lrncl_manifest_line *line) {
-    char *path = join(dir, name, ext), *bin = NULL;
+    char *path = lrncl__path_join(dir, name, ext), *bin = NULL;
     size_t size = 0;
     int ok = path && lrncl__read_file(path, LRNCL_BINARY_MAX, LRNCL_FILE_PRIVATE, &bin, &size, NULL) == LRNCL_FILE_OK;
     if (ok) {
@@ -189,7 +181,7 @@ static lrncl_status add_variant(lrncl_context *c, const lrncl_desc *d, size_t in
 static lrncl_status lock_folder(const char *dir, int *fd) {
     *fd = -1;
 #ifdef LRNCL_HAVE_FLOCK
-    char *path = join(dir, "manifest", ".lock");
+    char *path = lrncl__path_join(dir, "manifest", ".lock");
     if (!path)
         return lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_bundle_add: no memory");
     int f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);

@@ -116,6 +116,14 @@ void lrncl__file_close(int fd) {
 #endif
 }
 
+char *lrncl__path_join(const char *dir, const char *name, const char *ext) {
+    size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s", dir, name, ext);
+    return p;
+}
+
 lrncl_file_result lrncl__read_file(const char *path, size_t max, unsigned flags, char **data, size_t *size,
                                    lrncl_file_info *info) {
     lrncl_file_info local;

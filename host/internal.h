@@ -325,6 +325,8 @@ lrncl_file_result lrncl__read_file(const char *path, size_t max, unsigned flags,
                                    lrncl_file_info *info);
 /* files.c: the reason as words after a path ("is not a regular file ..."); max words TOO_LARGE. */
 size_t lrncl__file_why(lrncl_file_result r, const lrncl_file_info *info, size_t max, char *buf, size_t size);
+/* files.c: "dir/name" followed by ext, malloc'ed; NULL when out of memory. */
+char *lrncl__path_join(const char *dir, const char *name, const char *ext);
 /* files.c: a folder's checks (LRNCL_FILE_OWNED, LRNCL_FILE_PRIVATE); NOT_REGULAR: not a folder. */
 lrncl_file_result lrncl__dir_check(const char *path, unsigned flags, lrncl_file_info *info);
 /* files.c: mkdir -p, the folders it makes with mode (never more than it: the umask only takes
