@@ -37,13 +37,10 @@ static int lrncl_runs(const bench_env *e, const case_state *cs, int pass, int wa
         size_t s = (size_t)(i + warm) % cs->nslots;
         double q0 = sched_wait_ms();
         cl_event start = NULL, end = NULL;
-        cl_ulong t0 = 0, t1 = 0;
+        double run_ms = 0.0;
         int good = cli_cl_ok(clEnqueueMarkerWithWaitList(e->q, 0, NULL, &start), "clEnqueueMarkerWithWaitList") &&
                    enqueue_lrncl(e, cs, pass, s, &end) && cli_cl_ok(clWaitForEvents(1, &end), "clWaitForEvents") &&
-                   cli_cl_ok(clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL),
-                             "clGetEventProfilingInfo") &&
-                   cli_cl_ok(clGetEventProfilingInfo(end, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL),
-                             "clGetEventProfilingInfo");
+                   cli_event_ms(start, end, 0, &run_ms);
         if (end)
             clReleaseEvent(end);
         if (start)
@@ -51,7 +48,7 @@ static int lrncl_runs(const bench_env *e, const case_state *cs, int pass, int wa
         if (!good)
             return 0;
         if (i >= 0) {
-            ms[i] = t1 > t0 ? (double)(t1 - t0) * 1e-6 : 0.0;
+            ms[i] = run_ms;
             queue_ms[i] = sched_wait_ms() - q0;
         }
     }
