@@ -122,8 +122,10 @@ lrncl_status lrncl_context_create_with_options(cl_context ctx, cl_device_id dev,
     atomic_init(&c->refs, 1);
     c->fpga_platform = (lrncl_fpga_platform)lrncl__fpga_platform(dev);
     st = lrncl__store_init(c, o->cache_dir);
-    if (st == LRNCL_SUCCESS)
+    if (st == LRNCL_SUCCESS) {
+        c->impl = lrncl__implementation_of(c->platform_name);
         st = apply_options(c, o);
+    }
     if (st != LRNCL_SUCCESS) {
         lrncl_context_release(c);
         return st;
@@ -364,6 +366,10 @@ int lrncl__fpga_platform_of(const char *name, const char *vendor) {
     if (contains(name, "xilinx") || contains(vendor, "xilinx"))
         return LRNCL_FPGA_XILINX;
     return LRNCL_FPGA_NONE;
+}
+
+lrncl_impl lrncl__implementation_of(const char *platform_name) {
+    return contains(platform_name, "portable computing language") ? LRNCL_IMPL_POCL : LRNCL_IMPL_OTHER;
 }
 
 int lrncl__fpga_platform(cl_device_id dev) {

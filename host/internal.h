@@ -40,6 +40,11 @@ typedef enum { LRNCL_BETA_GENERAL = 0, LRNCL_BETA_075 = 1, LRNCL_BETA_05 = 2, LR
  * (lrncl__fpga_platform): the FPGA kernels then build with that vendor's attributes. */
 typedef enum { LRNCL_FPGA_NONE = 0, LRNCL_FPGA_INTEL = 1, LRNCL_FPGA_XILINX = 2 } lrncl_fpga_platform;
 
+/* The OpenCL implementations whose compilers lrncl's choices depend on (lrncl__implementation_of):
+ * PoCL's CPU devices compile the kernels with clang for the host's own target, where the CPU
+ * kernels prefetch (LRN_PREFETCH in lrn_common.cl) and the tuning heuristic expects them to. */
+typedef enum { LRNCL_IMPL_OTHER = 0, LRNCL_IMPL_POCL = 1 } lrncl_impl;
+
 /* The kernels a plan is chosen for (lrncl__device_class). */
 typedef enum { LRNCL_CLASS_CPU = 0, LRNCL_CLASS_GPU = 1, LRNCL_CLASS_FPGA = 2 } lrncl_device_class;
 
@@ -93,6 +98,8 @@ struct lrncl_context {
     char *identity;              /* lrncl version, device, driver and platform versions: the
                                     start of every disk key and a bundle's manifest */
     char *device_name;
+    char *platform_name;         /* CL_PLATFORM_NAME (the tuning database's key starts with it) */
+    lrncl_impl impl;             /* which implementation that is, where choices depend on it */
     char *cache_dir;             /* the disk cache folder; NULL when off (or not trusted) */
     char *cache_status;          /* "on: DIR" or "off: why" (lrncl_context_cache_status) */
     char cache_note[512];        /* a problem found since, under lock ("" when none) */
@@ -177,6 +184,8 @@ lrncl_status lrncl__device_class(const lrncl_context *c, lrncl_device_class *cls
  * none (an lrncl_fpga_platform), from a platform's name and vendor (pure), or from a device's. */
 int lrncl__fpga_platform_of(const char *name, const char *vendor);
 int lrncl__fpga_platform(cl_device_id dev);
+/* context.c: the lrncl_impl of a platform, from its CL_PLATFORM_NAME (pure). */
+lrncl_impl lrncl__implementation_of(const char *platform_name);
 
 /* launch.c: one kernel's launch, the one home of the sizes runs enqueue with and
  * lrncl_plan_kernel_info reports. Caller holds p->lock or knows the tuning is not changing. */

@@ -121,13 +121,13 @@ static char *device_text(cl_device_id dev, cl_device_info what) {
     return s;
 }
 
-static char *platform_version(cl_device_id dev) {
+static char *platform_text(cl_device_id dev, cl_platform_info what) {
     cl_platform_id plat = NULL;
     size_t n = 0;
     char *s = NULL;
     if (clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL) == CL_SUCCESS &&
-        clGetPlatformInfo(plat, CL_PLATFORM_VERSION, 0, NULL, &n) == CL_SUCCESS && (s = malloc(n + 1)) != NULL &&
-        clGetPlatformInfo(plat, CL_PLATFORM_VERSION, n, s, NULL) == CL_SUCCESS) {
+        clGetPlatformInfo(plat, what, 0, NULL, &n) == CL_SUCCESS && (s = malloc(n + 1)) != NULL &&
+        clGetPlatformInfo(plat, what, n, s, NULL) == CL_SUCCESS) {
         s[n] = '\0';
         return s;
     }
@@ -147,14 +147,15 @@ static void flatten(char *s) {
 
 lrncl_status lrncl__store_init(lrncl_context *c, const char *cache_dir) {
     char *dev_version = device_text(c->dev, CL_DEVICE_VERSION), *driver = device_text(c->dev, CL_DRIVER_VERSION);
-    char *platform = platform_version(c->dev);
+    char *platform = platform_text(c->dev, CL_PLATFORM_VERSION);
     c->device_name = device_text(c->dev, CL_DEVICE_NAME);
+    c->platform_name = platform_text(c->dev, CL_PLATFORM_NAME);
     lrncl_status st = LRNCL_SUCCESS;
-    if (!dev_version || !driver || !platform || !c->device_name) {
+    if (!dev_version || !driver || !platform || !c->device_name || !c->platform_name) {
         st = lrncl__fail(LRNCL_ERROR_OUT_OF_HOST_MEMORY, "lrncl_context_create: no memory");
         goto out;
     }
-    flatten(c->device_name), flatten(dev_version), flatten(driver), flatten(platform);
+    flatten(c->device_name), flatten(c->platform_name), flatten(dev_version), flatten(driver), flatten(platform);
     size_t n = strlen(c->device_name) + strlen(dev_version) + strlen(driver) + strlen(platform) + 128;
     c->identity = malloc(n);
     if (!c->identity) {
@@ -184,6 +185,7 @@ void lrncl__store_release(lrncl_context *c) {
      * which lrncl_context_release has joined. */
     free(c->identity);
     free(c->device_name);
+    free(c->platform_name);
     free(c->cache_dir);
     free(c->cache_status);
     free(c->bundle_dir);

@@ -4,10 +4,14 @@
  * lrncl_plan_set_tuning overrides them.
  *
  * Database format: one entry per line, '#' starts a comment line. Nine tab-separated fields:
- *   device name, mode, pass (fwd, fwd-train, bwd), dtype, layout, NxCxHxW, lo:hi, local size,
+ *   device, mode, pass (fwd, fwd-train, bwd), dtype, layout, NxCxHxW, lo:hi, local size,
  *   slide block
- * The first seven are the key (lrncl_plan_tuning_key); the last entry with a key wins. A plan
- * whose fwd-train key a database lacks takes that database's fwd entry.
+ * The first seven are the key (lrncl_plan_tuning_key); the last entry with a key wins. The
+ * device is "PLATFORM / DEVICE" (CL_PLATFORM_NAME, CL_DEVICE_NAME, as `lrncl devices` prints
+ * them): one CPU runs at different speeds, and wants other tuning, under PoCL and under Intel's
+ * runtime. An entry keyed by the device name alone (as lrncl 0.2.0 wrote them) still applies,
+ * after any entry with the platform. A plan whose fwd-train key a database lacks takes that
+ * database's fwd entry.
  *
  * The FPGA kernels (lrn_fpga.cl) have nothing to tune: each is one work-item walking the whole
  * tensor. Their plans report a work-group size of 1 and a slide block of the whole axis
@@ -59,16 +63,31 @@ static size_t min_block(const lrncl_plan *p) {
  * windows) the block only shapes the walk: the reach plus 2, at least 6. The backward re-reads
  * twice the window per block, and measured fastest on whole columns; within, rows are
  * contiguous and blocks measured no faster. GPUs: enough blocks to give each compute unit
- * GPU_ITEMS_PER_CU work-items. */
-enum { CPU_STREAMS = 17 };
+ * GPU_ITEMS_PER_CU work-items.
+ *
+ * The backward's whole columns rely on the kernels' prefetch, which only PoCL's CPU devices
+ * compile (LRN_PREFETCH: clang for the host's target). Without it (Intel's CPU runtime compiles
+ * through SPIR; LRNCL_PORTABLE_KERNELS=1) blocks of CPU_BWD_BLOCK channels ran 1.0-1.35x faster
+ * than whole columns on AlexNet's norm1 and norm2 and GoogLeNet's LRN, on Intel's runtime and on
+ * PoCL alike; 16 lost 20% on GoogLeNet's, 32 lost on norm1's (docs/performance.md). */
+enum { CPU_STREAMS = 17, CPU_BWD_BLOCK = 24 };
+
+/* Whether the CPU kernels prefetch: lrn_common.cl's LRN_PREFETCH, on PoCL unless
+ * LRNCL_PORTABLE_KERNELS=1 builds them without target-specific builtins (builder.c). */
+static int kernels_prefetch(const lrncl_plan *p) {
+    const char *portable = getenv("LRNCL_PORTABLE_KERNELS");
+    return p->owner->impl == LRNCL_IMPL_POCL && !(portable && strcmp(portable, "1") == 0);
+}
 
 static size_t heuristic_block(const lrncl_plan *p, lrncl_kernel_kind which) {
     const size_t extent = lrncl__slide_extent(p), least = min_block(p);
     if (!can_split(p))
         return extent;
     if (p->cpu) {
-        if (p->canon.mode != LRNCL_ACROSS_CHANNELS || which == LRNCL_KERNEL_BACKWARD)
+        if (p->canon.mode != LRNCL_ACROSS_CHANNELS)
             return extent;
+        if (which == LRNCL_KERNEL_BACKWARD)
+            return kernels_prefetch(p) || extent <= CPU_BWD_BLOCK ? extent : CPU_BWD_BLOCK;
         size_t reach = (size_t)(p->canon.lo + p->canon.hi), b;
         if (p->variant.reg_window) {
             size_t outputs = which == LRNCL_KERNEL_FORWARD_TRAINING ? 2 : 1;
@@ -145,18 +164,14 @@ static const char *layout_text(lrncl_layout l) {
     return l == LRNCL_LAYOUT_NHWC ? "nhwc" : l == LRNCL_LAYOUT_STRIDED ? "strided" : "nchw";
 }
 
-size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size) {
+/* The key, its device field with the platform (with_platform) or as lrncl 0.2.0 wrote it. */
+static size_t tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, int with_platform, char *buf, size_t size) {
     if (!p || (unsigned)which >= LRNCL_T_COUNT)
         return 0;
-    char name[256] = "";
-    if (clGetDeviceInfo(p->owner->dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) != CL_SUCCESS)
-        strcpy(name, "unknown device");
-    name[sizeof name - 1] = '\0';
-    for (char *s = name; *s; ++s)
-        if (*s == '\t' || *s == '\n' || *s == '\r')
-            *s = ' ';
     const lrncl_desc *d = &p->desc;
-    int n = snprintf(buf, size, "%s\t%s\t%s\t%s\t%s\t%zux%zux%zux%zu\t%d:%d", name,
+    /* both names hold no tabs or newlines (program_store.c) */
+    int n = snprintf(buf, size, "%s%s%s\t%s\t%s\t%s\t%s\t%zux%zux%zux%zu\t%d:%d",
+                     with_platform ? p->owner->platform_name : "", with_platform ? " / " : "", p->owner->device_name,
                      p->canon.mode == LRNCL_ACROSS_CHANNELS ? "across" : "within",
                      which == LRNCL_KERNEL_BACKWARD            ? "bwd"
                      : which == LRNCL_KERNEL_FORWARD_TRAINING ? "fwd-train"
@@ -164,6 +179,10 @@ size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char 
                      dtype_text(d->dtype), layout_text(d->layout),
                      d->n, d->c, d->h, d->w, p->canon.lo, p->canon.hi);
     return n < 0 ? 0 : (size_t)n + 1;
+}
+
+size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size) {
+    return tuning_key(p, which, 1, buf, size);
 }
 
 /* Looks key up in a database text of len bytes; 1 and *t when an entry has it (the last wins). */
@@ -195,9 +214,25 @@ int lrncl__tuning_db_lookup(const char *text, size_t len, const char *key, lrncl
     return found;
 }
 
-/* key's entry, else (alt not NULL) alt's. */
-static int db_find(const char *text, size_t len, const char *key, const char *alt, lrncl_tuning *t) {
-    return lrncl__tuning_db_lookup(text, len, key, t) || (alt && lrncl__tuning_db_lookup(text, len, alt, t));
+/* The first of keys[0..n) (those not "") that the database has. */
+static int db_find(const char *text, size_t len, char keys[][KEY_MAX], int n, lrncl_tuning *t) {
+    for (int i = 0; i < n; ++i)
+        if (keys[i][0] && lrncl__tuning_db_lookup(text, len, keys[i], t))
+            return 1;
+    return 0;
+}
+
+/* The keys a plan's kernel looks up, in order: its own, then by the device name alone, then (a
+ * training forward) the forward's two. "" where a key does not fit. */
+static int lookup_keys(const lrncl_plan *p, lrncl_kernel_kind kind, char keys[4][KEY_MAX]) {
+    int n = 0;
+    for (int pass = 0; pass < (kind == LRNCL_KERNEL_FORWARD_TRAINING ? 2 : 1); ++pass)
+        for (int with_platform = 1; with_platform >= 0; --with_platform, ++n) {
+            size_t len = tuning_key(p, pass ? LRNCL_KERNEL_FORWARD : kind, with_platform, keys[n], KEY_MAX);
+            if (!len || len > KEY_MAX)
+                keys[n][0] = '\0';
+        }
+    return n;
 }
 
 /* The database file named by the context's tuning_db option, else by LRNCL_TUNING_DB, read
@@ -218,7 +253,7 @@ lrncl_status lrncl__tuning_init(lrncl_plan *p) {
     lrncl_status st = LRNCL_SUCCESS;
     for (int i = 0; i < LRNCL_T_COUNT && st == LRNCL_SUCCESS; ++i) {
         const lrncl_kernel_kind kind = (lrncl_kernel_kind)i;
-        char key[KEY_MAX], fwd_key[KEY_MAX];
+        char keys[4][KEY_MAX];
         lrncl_tuning t;
         size_t kmax = 1;
         st = lrncl__kernel_max_local(p, p->kernels[LRNCL_KERNEL_OF(kind)], &kmax);
@@ -229,20 +264,13 @@ lrncl_status lrncl__tuning_init(lrncl_plan *p) {
         p->tuning_source[i] = LRNCL_TUNING_HEURISTIC;
         if (p->variant.family == LRNCL_FAMILY_FPGA)
             continue; /* nothing to tune (heuristic_local gives 1 within kmax 1, the block the axis) */
-        size_t klen = lrncl_plan_tuning_key(p, kind, key, sizeof key);
-        if (!klen || klen > sizeof key)
-            continue;
         /* training falls back on the same database's forward entry */
-        const char *alt = NULL;
-        if (kind == LRNCL_KERNEL_FORWARD_TRAINING) {
-            size_t flen2 = lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, fwd_key, sizeof fwd_key);
-            alt = flen2 && flen2 <= sizeof fwd_key ? fwd_key : NULL;
-        }
+        int nkeys = lookup_keys(p, kind, keys);
         /* An entry this device cannot launch (a database from another driver) is ignored. */
-        if (file && db_find(file, flen, key, alt, &t) && check_tuning(p, kind, &t) == LRNCL_SUCCESS) {
+        if (file && db_find(file, flen, keys, nkeys, &t) && check_tuning(p, kind, &t) == LRNCL_SUCCESS) {
             p->tuning[i] = t;
             p->tuning_source[i] = LRNCL_TUNING_FILE_DB;
-        } else if (builtin && db_find(builtin->text, builtin->size, key, alt, &t) &&
+        } else if (builtin && db_find(builtin->text, builtin->size, keys, nkeys, &t) &&
                    check_tuning(p, kind, &t) == LRNCL_SUCCESS) {
             p->tuning[i] = t;
             p->tuning_source[i] = LRNCL_TUNING_BUILTIN_DB;

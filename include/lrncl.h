@@ -396,7 +396,8 @@ LRNCL_API void         lrncl_plan_release(lrncl_plan *p);              /* NULL i
  * A plan starts from, in order: the entry for its device and exact problem in the tuning
  * database file named by the context's tuning_db option, else by the environment variable
  * LRNCL_TUNING_DB (written by `lrncl tune`),
- * else lrncl's built-in database, else a heuristic from the device's type and compute units.
+ * else lrncl's built-in database, else a heuristic from the device's type and compute units and
+ * the OpenCL implementation (PoCL or another: whether the CPU kernels prefetch).
  * lrncl_plan_set_tuning overrides it. In-place forward always runs one block per column. */
 /* LRNCL_KERNEL_FORWARD_TRAINING is the forward kernel on runs that write both y and the scale:
  * one more output stream changes the best block on CPUs, so it is tuned apart. Setting
@@ -427,8 +428,10 @@ LRNCL_API lrncl_status lrncl_plan_get_tuning(const lrncl_plan *p, lrncl_kernel_k
  * LRNCL_ERROR_UNSUPPORTED. */
 LRNCL_API lrncl_status lrncl_plan_set_tuning(lrncl_plan *p, lrncl_kernel_kind which, const lrncl_tuning *t);
 LRNCL_API lrncl_tuning_source lrncl_plan_tuning_source(const lrncl_plan *p, lrncl_kernel_kind which);
-/* The key under which the tuning database stores this plan's kernel `which`: the device name,
- * then mode, pass, dtype, layout, shape and window, tab-separated as in the database file. At
+/* The key under which the tuning database stores this plan's kernel `which`: "PLATFORM /
+ * DEVICE" (CL_PLATFORM_NAME and CL_DEVICE_NAME, tabs and newlines made spaces), then mode,
+ * pass, dtype, layout, shape and window, tab-separated as in the database file. Plans also read
+ * entries keyed by the device name alone (lrncl 0.2.0's keys), after this key's. At
  * most size bytes (NUL included) are written; returns the length needed, 0 on a NULL plan or a
  * kind that is not an lrncl_kernel_kind. */
 LRNCL_API size_t lrncl_plan_tuning_key(const lrncl_plan *p, lrncl_kernel_kind which, char *buf, size_t size);

@@ -15,6 +15,8 @@
 /* host/context.c (internal): 0 none, 1 Intel's FPGA platforms, 2 Xilinx's. */
 int lrncl__fpga_platform_of(const char *name, const char *vendor);
 int lrncl__fpga_platform(cl_device_id dev);
+/* host/context.c (internal): 1 PoCL, 0 any other implementation. */
+int lrncl__implementation_of(const char *platform_name);
 
 TestSuite(portability, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
@@ -40,6 +42,22 @@ Test(portability, fpga_platform_from_name_and_vendor)
         cr_expect(lrncl__fpga_platform_of(cases[i].name, cases[i].vendor) == cases[i].want,
                   "platform \"%s\" / \"%s\": %d, want %d", cases[i].name, cases[i].vendor,
                   lrncl__fpga_platform_of(cases[i].name, cases[i].vendor), cases[i].want);
+}
+
+/* PoCL is the one implementation whose CPU kernels prefetch (the tuning heuristic's whole-column
+ * backward walks rely on it, host/tuning.c); every other name is another implementation. */
+Test(portability, implementation_from_platform_name)
+{
+    static const struct {
+        const char *name;
+        int want;
+    } cases[] = {
+        {"Portable Computing Language", 1}, {"portable computing language", 1}, {"Intel(R) OpenCL", 0},
+        {"Intel(R) FPGA Emulation Platform for OpenCL(TM)", 0}, {"NVIDIA CUDA", 0}, {"Oclgrind", 0}, {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        cr_expect(lrncl__implementation_of(cases[i].name) == cases[i].want, "platform \"%s\": %d, want %d",
+                  cases[i].name, lrncl__implementation_of(cases[i].name), cases[i].want);
 }
 
 /* The build options of d's first program under each class of kernels. */

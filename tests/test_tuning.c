@@ -236,17 +236,29 @@ Test(tuning, bad_tunings_are_refused_and_change_nothing)
     lrncl_plan_release(p);
 }
 
+/* "PLATFORM / DEVICE", as `lrncl devices` prints them. */
+static void platform_slash_device(char *out, size_t size)
+{
+    char name[256] = "", platform[256] = "";
+    cl_platform_id plat = NULL;
+    cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) == CL_SUCCESS);
+    cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL) == CL_SUCCESS);
+    cr_assert(clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof platform - 1, platform, NULL) == CL_SUCCESS);
+    snprintf(out, size, "%s / %s", platform, name);
+}
+
 Test(tuning, key_names_the_device_and_the_problem)
 {
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_PYTORCH, AC, 4, 1.0f, 0.75f, 1.0f, 2, 37, 3, 11);
     d.dtype = F16;
     lrncl_plan *p = tu_plan(tu.ctx, &d);
-    char name[256] = "", key[512], small[8];
-    cr_assert(clGetDeviceInfo(tu.dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL) == CL_SUCCESS);
+    char name[600] = "", key[1024], small[8];
+    platform_slash_device(name, sizeof name);
     size_t need = lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, key, sizeof key);
     cr_assert(need > 0 && need <= sizeof key, "key length %zu", need);
     cr_expect(strlen(key) + 1 == need, "returned %zu for a key of %zu characters", need, strlen(key));
-    cr_expect(strncmp(key, name, strlen(name)) == 0, "key '%s' does not start with the device name '%s'", key, name);
+    cr_expect(strncmp(key, name, strlen(name)) == 0 && key[strlen(name)] == '\t',
+              "key '%s' does not start with '%s'", key, name);
     cr_expect(strstr(key, "\tacross\tbwd\tf16\tnchw\t2x37x3x11\t2:1") != NULL, "key '%s'", key);
     cr_expect(lrncl_plan_tuning_key(p, LRNCL_KERNEL_BACKWARD, small, sizeof small) == need);
     cr_expect(strlen(small) == sizeof small - 1, "truncated key not terminated");
@@ -309,6 +321,77 @@ Test(tuning, database_file_entries_are_used_by_key)
     cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) != LRNCL_TUNING_FILE_DB);
     lrncl_plan_release(p);
     unsetenv("LRNCL_TUNING_DB");
+}
+
+/* Entries keyed by the device name alone (lrncl 0.2.0's databases) still apply; one keyed by
+ * platform and device wins over them, before or after. */
+Test(tuning, entries_keyed_by_the_device_alone_still_apply)
+{
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, WI, 3, 1.0f, 0.75f, 1.0f, 2, 3, 21, 9);
+    lrncl_plan *p = tu_plan(tu.ctx, &d);
+    skip_on_fpga_kernels(p); /* they read no database */
+    char key[1024], text[4096], path[64];
+    lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, key, sizeof key);
+    lrncl_plan_release(p);
+    const char *legacy = strstr(key, " / ");
+    cr_assert(legacy != NULL, "key '%s' has no ' / '", key);
+    legacy += 3; /* the device name onwards */
+
+    snprintf(text, sizeof text, "%s\t8\t2\n", legacy);
+    use_db(path, sizeof path, text);
+    p = tu_plan(tu.ctx, &d);
+    lrncl_tuning t;
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
+    cr_expect(t.local_size == 8 && t.slide_block == 2, "device-only entry: local %zu, block %zu (want 8, 2)",
+              t.local_size, t.slide_block);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) == LRNCL_TUNING_FILE_DB);
+    lrncl_plan_release(p);
+    unlink(path);
+
+    for (int order = 0; order < 2; order++) {
+        if (order == 0)
+            snprintf(text, sizeof text, "%s\t16\t3\n%s\t8\t2\n", key, legacy);
+        else
+            snprintf(text, sizeof text, "%s\t8\t2\n%s\t16\t3\n", legacy, key);
+        use_db(path, sizeof path, text);
+        p = tu_plan(tu.ctx, &d);
+        cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
+        cr_expect(t.local_size == 16 && t.slide_block == 3, "platform entry %s the device-only one: local %zu, "
+                  "block %zu (want 16, 3)", order ? "after" : "before", t.local_size, t.slide_block);
+        lrncl_plan_release(p);
+        unlink(path);
+    }
+    unsetenv("LRNCL_TUNING_DB");
+}
+
+/* The CPU across backward walks whole columns where the kernels prefetch (PoCL) and blocks of 24
+ * channels elsewhere (Intel's CPU runtime) or when built without target builtins
+ * (LRNCL_PORTABLE_KERNELS=1): host/tuning.c measured both. */
+Test(tuning, cpu_backward_blocks_follow_the_kernels_prefetch)
+{
+    char name[600];
+    platform_slash_device(name, sizeof name);
+    const bool pocl = strncmp(name, "Portable Computing Language / ", 30) == 0;
+    lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, AC, 5, 1.0f, 0.75f, 1.0f, 1, 96, 4, 4);
+    cr_assert(setenv("LRNCL_DEVICE_CLASS", "cpu", 1) == 0);
+    unsetenv("LRNCL_TUNING_DB");
+    for (int portable = 0; portable < 2; portable++) {
+        if (portable)
+            cr_assert(setenv("LRNCL_PORTABLE_KERNELS", "1", 1) == 0);
+        else
+            unsetenv("LRNCL_PORTABLE_KERNELS");
+        lrncl_plan *p = tu_plan(tu.ctx, &d);
+        lrncl_tuning t;
+        cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_BACKWARD, &t) == LRNCL_SUCCESS);
+        cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_BACKWARD) == LRNCL_TUNING_HEURISTIC);
+        size_t want = pocl && !portable ? 96 : 24;
+        cr_expect(t.slide_block == want || (want == 96 && t.slide_block > 96),
+                  "%s%s: backward block %zu, want %zu", name, portable ? " (portable kernels)" : "", t.slide_block,
+                  want);
+        lrncl_plan_release(p);
+    }
+    unsetenv("LRNCL_PORTABLE_KERNELS");
+    unsetenv("LRNCL_DEVICE_CLASS");
 }
 
 /* Training runs have their own tuning: setting the forward one sets it too, setting it alone

@@ -25,8 +25,11 @@ static const char tune_usage[] =
     "fastest is then timed against the plan's own tuning, alternately, 5 times each, and kept\n"
     "only if its median still wins. Prints both (own ms, best ms: those medians), and with --db\n"
     "(default: $LRNCL_TUNING_DB) stores the winner there, replacing entries with the same key;\n"
-    "plans read that file when LRNCL_TUNING_DB names it. Entries are keyed by device, mode,\n"
-    "pass, dtype, layout, shape and window: alpha, beta and k do not change the key.\n"
+    "plans read that file when LRNCL_TUNING_DB names it. Entries are keyed by platform and\n"
+    "device (\"PLATFORM / DEVICE\", as lrncl devices prints them: one CPU wants other tuning\n"
+    "under PoCL than under Intel's runtime), mode, pass, dtype, layout, shape and window:\n"
+    "alpha, beta and k do not change the key. Entries keyed by the device name alone (as\n"
+    "lrncl 0.2.0 wrote them) still apply, after those with the platform.\n"
     "\n"
     "params (the convention's meaning; defaults are Caffe's: across, 5, 1, 0.75, 1):\n"
     "  --mode across|within  --size N  --alpha A  --beta B  --k K\n"
@@ -178,8 +181,8 @@ static int write_db(const char *path, const tune_entry *entries, int n) {
             return 0;
         }
     } else {
-        fputs("# lrncl tuning database (lrncl tune); tab-separated: device name, mode, pass, dtype, layout,\n"
-              "# NxCxHxW, lo:hi, local size, slide block\n", r.f);
+        fputs("# lrncl tuning database (lrncl tune); tab-separated: platform / device, mode, pass, dtype,\n"
+              "# layout, NxCxHxW, lo:hi, local size, slide block\n", r.f);
     }
     for (int i = 0; i < n; i++)
         fprintf(r.f, "%s\t%zu\t%zu\n", entries[i].key, entries[i].t.local_size, entries[i].t.slide_block);
