@@ -323,6 +323,22 @@ Test(tuning, database_file_entries_are_used_by_key)
     unsetenv("LRNCL_TUNING_DB");
 }
 
+/* With a database of text, d's plan takes its forward tuning from the file: local, block. */
+static void expect_forward_from_db(const lrncl_desc *d, const char *text, size_t local, size_t block, const char *what)
+{
+    char path[64];
+    use_db(path, sizeof path, text);
+    lrncl_plan *p = tu_plan(tu.ctx, d);
+    lrncl_tuning t;
+    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
+    cr_expect(t.local_size == local && t.slide_block == block, "%s: local %zu, block %zu (want %zu, %zu)", what,
+              t.local_size, t.slide_block, local, block);
+    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) == LRNCL_TUNING_FILE_DB, "%s: not from the file", what);
+    lrncl_plan_release(p);
+    unlink(path);
+    unsetenv("LRNCL_TUNING_DB");
+}
+
 /* Entries keyed by the device name alone (lrncl 0.2.0's databases) still apply; one keyed by
  * platform and device wins over them, before or after. */
 Test(tuning, entries_keyed_by_the_device_alone_still_apply)
@@ -330,7 +346,7 @@ Test(tuning, entries_keyed_by_the_device_alone_still_apply)
     lrncl_desc d = tu_desc(LRNCL_CONVENTION_CAFFE, WI, 3, 1.0f, 0.75f, 1.0f, 2, 3, 21, 9);
     lrncl_plan *p = tu_plan(tu.ctx, &d);
     skip_on_fpga_kernels(p); /* they read no database */
-    char key[1024], text[4096], path[64];
+    char key[1024], text[4096];
     lrncl_plan_tuning_key(p, LRNCL_KERNEL_FORWARD, key, sizeof key);
     lrncl_plan_release(p);
     const char *legacy = strstr(key, " / ");
@@ -338,30 +354,11 @@ Test(tuning, entries_keyed_by_the_device_alone_still_apply)
     legacy += 3; /* the device name onwards */
 
     snprintf(text, sizeof text, "%s\t8\t2\n", legacy);
-    use_db(path, sizeof path, text);
-    p = tu_plan(tu.ctx, &d);
-    lrncl_tuning t;
-    cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
-    cr_expect(t.local_size == 8 && t.slide_block == 2, "device-only entry: local %zu, block %zu (want 8, 2)",
-              t.local_size, t.slide_block);
-    cr_expect(lrncl_plan_tuning_source(p, LRNCL_KERNEL_FORWARD) == LRNCL_TUNING_FILE_DB);
-    lrncl_plan_release(p);
-    unlink(path);
-
-    for (int order = 0; order < 2; order++) {
-        if (order == 0)
-            snprintf(text, sizeof text, "%s\t16\t3\n%s\t8\t2\n", key, legacy);
-        else
-            snprintf(text, sizeof text, "%s\t8\t2\n%s\t16\t3\n", legacy, key);
-        use_db(path, sizeof path, text);
-        p = tu_plan(tu.ctx, &d);
-        cr_assert(lrncl_plan_get_tuning(p, LRNCL_KERNEL_FORWARD, &t) == LRNCL_SUCCESS);
-        cr_expect(t.local_size == 16 && t.slide_block == 3, "platform entry %s the device-only one: local %zu, "
-                  "block %zu (want 16, 3)", order ? "after" : "before", t.local_size, t.slide_block);
-        lrncl_plan_release(p);
-        unlink(path);
-    }
-    unsetenv("LRNCL_TUNING_DB");
+    expect_forward_from_db(&d, text, 8, 2, "an entry keyed by the device alone");
+    snprintf(text, sizeof text, "%s\t16\t3\n%s\t8\t2\n", key, legacy);
+    expect_forward_from_db(&d, text, 16, 3, "the platform's entry before the device-only one");
+    snprintf(text, sizeof text, "%s\t8\t2\n%s\t16\t3\n", legacy, key);
+    expect_forward_from_db(&d, text, 16, 3, "the platform's entry after the device-only one");
 }
 
 /* The CPU across backward walks whole columns where the kernels prefetch (PoCL) and blocks of 24
