@@ -69,7 +69,7 @@ static size_t min_block(const lrncl_plan *p) {
  * compile (LRN_PREFETCH: clang for the host's target). Without it (Intel's CPU runtime compiles
  * through SPIR; LRNCL_PORTABLE_KERNELS=1) blocks of CPU_BWD_BLOCK channels ran 1.0-1.35x faster
  * than whole columns on AlexNet's norm1 and norm2 and GoogLeNet's LRN, on Intel's runtime and on
- * PoCL alike; 16 lost 20% on GoogLeNet's, 32 lost on norm1's (docs/performance.md). */
+ * PoCL alike; 16 ran GoogLeNet's 1.25x slower than 24, and 32 norm1's 1.15x (docs/performance.md). */
 enum { CPU_STREAMS = 17, CPU_BWD_BLOCK = 24 };
 
 /* Whether the CPU kernels prefetch: lrn_common.cl's LRN_PREFETCH, on PoCL unless
