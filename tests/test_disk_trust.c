@@ -47,14 +47,6 @@ static void teardown(void) {
     tu_teardown();
 }
 
-static lrncl_context *context_with_cache(const char *dir) {
-    cr_assert(setenv("LRNCL_CACHE_DIR", dir, 1) == 0);
-    lrncl_context *c = NULL;
-    lrncl_status st = lrncl_context_create(tu.cl, tu.dev, &c);
-    cr_assert(st == LRNCL_SUCCESS, "lrncl_context_create -> %s: %s", lrncl_status_string(st), lrncl_last_error());
-    return c;
-}
-
 static lrncl_desc across(void) {
     return tu_desc(LRNCL_CONVENTION_CAFFE, LRNCL_ACROSS_CHANNELS, 5, 1.5f, 0.75f, 2.0f, 2, 9, 5, 7);
 }
@@ -62,7 +54,7 @@ static lrncl_desc across(void) {
 /* A bundle of d's programs in tmp_root/bundle; the path of its one binary into bin. */
 static void make_bundle(const lrncl_desc *d, char *bundle, size_t bsize, char *bin, size_t binsize) {
     snprintf(bundle, bsize, "%s/bundle", tmp_root);
-    lrncl_context *c = context_with_cache("off");
+    lrncl_context *c = tu_context_with_cache("off");
     lrncl_status st = lrncl_bundle_add(c, d, bundle, LRNCL_BUNDLE_BINARIES);
     cr_assert(st == LRNCL_SUCCESS, "lrncl_bundle_add -> %s: %s", lrncl_status_string(st), lrncl_last_error());
     lrncl_context_release(c);
@@ -134,7 +126,7 @@ Test(disk_trust_pure, a_binary_checksum_is_bound_to_its_variant) {
 TestSuite(disk_trust, .init = setup, .fini = teardown, .timeout = 300);
 
 static void expect_status(const char *dir, const char *prefix, const char *part) {
-    lrncl_context *c = context_with_cache(dir);
+    lrncl_context *c = tu_context_with_cache(dir);
     const char *s = lrncl_context_cache_status(c);
     cr_expect(strncmp(s, prefix, strlen(prefix)) == 0 && (!part || strstr(s, part)),
               "cache %s: status \"%s\", expected \"%s...%s\"", dir, s, prefix, part ? part : "");
@@ -194,7 +186,7 @@ Test(disk_trust, a_truncated_binary_is_a_clean_error_and_an_ordinary_context_bui
     cr_expect(strstr(lrncl_last_error(), "but manifest.txt records") && strstr(lrncl_last_error(), "lrncl compile"),
               "the message: %s", lrncl_last_error());
     /* an ordinary context with the bundle: built from source, and right */
-    lrncl_context *c = context_with_cache("off");
+    lrncl_context *c = tu_context_with_cache("off");
     cr_assert(lrncl_context_set_bundle(c, bundle) == LRNCL_SUCCESS, "%s", lrncl_last_error());
     lrncl_plan *p = tu_plan(c, &d);
     cr_expect(lrncl_context_program_count(c, LRNCL_PROGRAM_BUILT) == 1, "the damaged binary was not replaced by a build");

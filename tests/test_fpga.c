@@ -59,14 +59,12 @@ static void run_class(const char *label, const char *cls, const lrncl_desc *d, c
 static void expect_fpga_equals_cpu(const char *label, const lrncl_desc *d, struct tu_rng *g)
 {
     const char *other = "cpu";
-    const size_t count = lrncl_desc_elements(d);
-    float *x = tu_floats(count), *dy = tu_floats(count);
-    double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
-    tu_random_inputs(g, d, x, dy, count, 1.5);
-    cr_assert(tu_reference(d, x, dy, y, s, dx) == LRNCL_SUCCESS, "%s: reference: %s", label, lrncl_last_error());
+    struct tu_case k;
+    tu_case_random(&k, d, g, 1.5);
+    const size_t count = k.count;
     struct tu_device_result cpu, fpga;
-    run_class(label, other, d, x, dy, y, s, dx, &cpu);
-    run_class(label, "fpga", d, x, dy, y, s, dx, &fpga);
+    run_class(label, other, d, k.x, k.dy, k.y, k.s, k.dx, &cpu);
+    run_class(label, "fpga", d, k.x, k.dy, k.y, k.s, k.dx, &fpga);
     unsetenv("LRNCL_DEVICE_CLASS");
     const struct {
         const char *name;
@@ -85,11 +83,7 @@ static void expect_fpga_equals_cpu(const char *label, const lrncl_desc *d, struc
     }
     tu_device_result_free(&fpga);
     tu_device_result_free(&cpu);
-    free(dx);
-    free(s);
-    free(y);
-    free(dy);
-    free(x);
+    tu_case_free(&k);
 }
 
 /* Padded strides (NCHW order, every axis with room to spare) and an offset per tensor. */
@@ -361,18 +355,11 @@ Test(fpga, tuning_is_fixed)
                   lrncl_status_string(st), lrncl_last_error());
     }
     /* still right after the refusals */
-    const size_t count = lrncl_desc_elements(&d);
-    float *x = tu_floats(count), *dy = tu_floats(count);
-    double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
     struct tu_rng g;
     tu_rng_init(&g, tu_seed(UINT64_C(0xf96a0005)));
-    tu_random_inputs(&g, &d, x, dy, count, 1.5);
-    cr_assert(tu_reference(&d, x, dy, y, s, dx) == LRNCL_SUCCESS);
-    tu_run_expect("fpga tuning", p, &d, x, dy, y, s, dx, count);
+    struct tu_case k;
+    tu_case_random(&k, &d, &g, 1.5);
+    tu_run_expect("fpga tuning", p, &d, k.x, k.dy, k.y, k.s, k.dx, k.count);
     lrncl_plan_release(p);
-    free(dx);
-    free(s);
-    free(y);
-    free(dy);
-    free(x);
+    tu_case_free(&k);
 }

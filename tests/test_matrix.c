@@ -45,23 +45,16 @@ static void run_one(const char *cls, lrncl_mode mode, lrncl_dtype dtype, lrncl_l
         d.stride_n = c * d.stride_c + 1;
         d.offset_x = 2, d.offset_y = 3, d.offset_scale = 1, d.offset_dy = 4, d.offset_dx = 5;
     }
-    const size_t count = lrncl_desc_elements(&d);
-    float *x = tu_floats(count), *dy = tu_floats(count);
-    double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
     struct tu_rng g;
     tu_rng_init(&g, tu_seed(0x3a7c1u + salt));
-    tu_random_inputs(&g, &d, x, dy, count, 2.0);
-    cr_assert(tu_reference(&d, x, dy, y, s, dx) == LRNCL_SUCCESS, "%s", lrncl_last_error());
+    struct tu_case k;
+    tu_case_random(&k, &d, &g, 2.0);
     char label[256], dbuf[384];
     snprintf(label, sizeof label, "%s kernels, %s window: %s", cls, win->name, tu_desc_str(&d, dbuf, sizeof dbuf));
     lrncl_plan *p = tu_plan(tu.ctx, &d);
-    tu_run_expect(label, p, &d, x, dy, y, s, dx, count);
+    tu_run_expect(label, p, &d, k.x, k.dy, k.y, k.s, k.dx, k.count);
     lrncl_plan_release(p);
-    free(dx);
-    free(s);
-    free(y);
-    free(dy);
-    free(x);
+    tu_case_free(&k);
 }
 
 /* In-place forward (y on x's buffer): across channels, a register window, NCHW. */

@@ -39,14 +39,6 @@ static void fresh_dir(char *buf, size_t size, const char *what) {
     cr_assert(mkdtemp(buf) != NULL, "mkdtemp %s failed", buf);
 }
 
-static lrncl_context *context_on(const char *cache_dir) {
-    cr_assert(setenv("LRNCL_CACHE_DIR", cache_dir, 1) == 0);
-    lrncl_context *c = NULL;
-    lrncl_status st = lrncl_context_create(tu.cl, tu.dev, &c);
-    cr_assert(st == LRNCL_SUCCESS, "lrncl_context_create -> %s: %s", lrncl_status_string(st), lrncl_last_error());
-    return c;
-}
-
 static lrncl_desc across(void) {
     return tu_desc(LRNCL_CONVENTION_CAFFE, LRNCL_ACROSS_CHANNELS, 5, 1.5f, 0.75f, 2.0f, 2, 9, 5, 7);
 }
@@ -83,7 +75,7 @@ struct outcome {
 
 static struct outcome run_on(const char *cache_dir, const lrncl_desc *d) {
     struct outcome o;
-    lrncl_context *c = context_on(cache_dir);
+    lrncl_context *c = tu_context_with_cache(cache_dir);
     lrncl_plan *p = tu_plan(c, d);
     lrncl_program_info info;
     cr_assert(lrncl_plan_program_info(p, 0, &info) == LRNCL_SUCCESS);
@@ -179,7 +171,7 @@ Test(store, second_context_loads_from_disk_and_computes_the_same_bits) {
 Test(store, a_second_plan_finds_the_program_in_memory) {
     char dir[512];
     fresh_dir(dir, sizeof dir, "memory");
-    lrncl_context *c = context_on(dir);
+    lrncl_context *c = tu_context_with_cache(dir);
     lrncl_desc d = across();
     lrncl_plan *p1 = tu_plan(c, &d), *p2 = tu_plan(c, &d);
     lrncl_program_info i1, i2;
@@ -356,7 +348,7 @@ static void make_bundle(char *dir, size_t size, const lrncl_desc *d, lrncl_bundl
     char cache[512];
     fresh_dir(dir, size, "bundle");
     fresh_dir(cache, sizeof cache, "bundle-cache");
-    lrncl_context *c = context_on(cache);
+    lrncl_context *c = tu_context_with_cache(cache);
     lrncl_status st = lrncl_bundle_add(c, d, dir, what);
     cr_assert(st == LRNCL_SUCCESS, "lrncl_bundle_add -> %s: %s", lrncl_status_string(st), lrncl_last_error());
     lrncl_context_release(c);
@@ -425,7 +417,7 @@ Test(store, an_ordinary_context_prefers_its_bundle_and_builds_what_it_lacks) {
     lrncl_desc a = across(), w = within();
     make_bundle(bundle, sizeof bundle, &a, LRNCL_BUNDLE_BINARIES);
     fresh_dir(cache, sizeof cache, "prefer");
-    lrncl_context *c = context_on(cache);
+    lrncl_context *c = tu_context_with_cache(cache);
     cr_assert(lrncl_context_set_bundle(c, bundle) == LRNCL_SUCCESS, "%s", lrncl_last_error());
     lrncl_plan *pa = tu_plan(c, &a), *pw = tu_plan(c, &w);
     cr_expect(lrncl_context_program_count(c, LRNCL_PROGRAM_BUNDLE) == 1 && lrncl_context_program_builds(c) == 1,
@@ -508,7 +500,7 @@ Test(store, sources_for_an_offline_compiler_match_the_manifest) {
 
     /* adding another problem keeps what the bundle holds */
     lrncl_desc a = across();
-    lrncl_context *c = context_on("off");
+    lrncl_context *c = tu_context_with_cache("off");
     cr_assert(lrncl_bundle_add(c, &a, bundle, LRNCL_BUNDLE_SOURCES) == LRNCL_SUCCESS, "%s", lrncl_last_error());
     lrncl_context_release(c);
     cr_expect(count_files(bundle, ".cl", NULL, 0) == 2);

@@ -100,12 +100,9 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const struct tuning_case *tc = &cases[ci];
         lrncl_desc d = case_desc(tc);
-        size_t count = lrncl_desc_elements(&d), extent = tc->mode == AC ? tc->c : tc->h;
-        float *x = tu_floats(count), *dy = tu_floats(count);
-        tu_random_inputs(&g, &d, x, dy, count, 2.0);
-        double *y = tu_doubles(count), *s = tu_doubles(count), *dx = tu_doubles(count);
-        cr_assert(tu_reference(&d, x, dy, y, s, dx) == LRNCL_SUCCESS, "%s: reference: %s", tc->name,
-                  lrncl_last_error());
+        const size_t extent = tc->mode == AC ? tc->c : tc->h;
+        struct tu_case k;
+        tu_case_random(&k, &d, &g, 2.0);
 
         /* The plan's own tuning, against the reference. */
         char label[256];
@@ -115,9 +112,9 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
         const bool cpu = plan_is(p, "cpu");
         struct tu_device_result base;
         const char *what = "";
-        lrncl_status st = tu_run_view(p, &d, x, dy, &base, &what);
+        lrncl_status st = tu_run_view(p, &d, k.x, k.dy, &base, &what);
         cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st), lrncl_last_error());
-        tu_expect_result(label, &d, &base, y, s, dx, count);
+        tu_expect_result(label, &d, &base, k.y, k.s, k.dx, k.count);
 
         const size_t blocks[] = {1, 2, 3, 5, extent - 1, extent, extent + 3};
         const size_t locals[] = {3, 16};
@@ -154,20 +151,16 @@ Test(tuning, every_slide_block_and_local_size_gives_the_same_bits)
                           "%s: training tuning (local %zu, block %zu) -> %s: %s", label, tt.local_size,
                           tt.slide_block, lrncl_status_string(stt), lrncl_last_error());
                 struct tu_device_result r;
-                st = tu_run_view(p, &d, x, dy, &r, &what);
+                st = tu_run_view(p, &d, k.x, k.dy, &r, &what);
                 cr_assert(st == LRNCL_SUCCESS, "%s: %s -> %s: %s", label, what, lrncl_status_string(st),
                           lrncl_last_error());
-                expect_same(label, &base, &r, count);
+                expect_same(label, &base, &r, k.count);
                 cr_expect(r.inputs_intact && r.padding_intact, "%s: inputs or padding changed", label);
                 tu_device_result_free(&r);
             }
         tu_device_result_free(&base);
         lrncl_plan_release(p);
-        free(dx);
-        free(s);
-        free(y);
-        free(dy);
-        free(x);
+        tu_case_free(&k);
     }
 }
 

@@ -848,6 +848,38 @@ lrncl_plan *tu_plan(lrncl_context *c, const lrncl_desc *d)
     return p;
 }
 
+lrncl_context *tu_context_with_cache(const char *dir)
+{
+    cr_assert(setenv("LRNCL_CACHE_DIR", dir, 1) == 0);
+    lrncl_context *c = NULL;
+    lrncl_status st = lrncl_context_create(tu.cl, tu.dev, &c);
+    cr_assert(st == LRNCL_SUCCESS, "lrncl_context_create -> %s: %s", lrncl_status_string(st), lrncl_last_error());
+    return c;
+}
+
+void tu_case_random(struct tu_case *k, const lrncl_desc *d, struct tu_rng *g, double mag)
+{
+    k->count = lrncl_desc_elements(d);
+    k->x = tu_floats(k->count), k->dy = tu_floats(k->count);
+    k->y = tu_doubles(k->count), k->s = tu_doubles(k->count), k->dx = tu_doubles(k->count);
+    tu_random_inputs(g, d, k->x, k->dy, k->count, mag);
+    char ds[320];
+    lrncl_status st = tu_reference(d, k->x, k->dy, k->y, k->s, k->dx);
+    cr_assert(st == LRNCL_SUCCESS, "reference (%s) -> %s: %s", tu_desc_str(d, ds, sizeof ds), lrncl_status_string(st),
+              lrncl_last_error());
+}
+
+void tu_case_free(struct tu_case *k)
+{
+    free(k->dx);
+    free(k->s);
+    free(k->y);
+    free(k->dy);
+    free(k->x);
+    k->x = k->dy = NULL;
+    k->y = k->s = k->dx = NULL;
+}
+
 void tu_random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count, double mag)
 {
     for (size_t i = 0; i < count; i++) {

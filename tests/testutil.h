@@ -53,6 +53,8 @@ void   tu_to_double(const float *src, double *dst, size_t count);
 /* ---- running a plan ----------------------------------------------------------------------- */
 /* lrncl_plan_create on context c, asserted to succeed (the failure names the descriptor). */
 lrncl_plan *tu_plan(lrncl_context *c, const lrncl_desc *d);
+/* A context on the test device whose disk cache is dir (LRNCL_CACHE_DIR, left set), asserted. */
+lrncl_context *tu_context_with_cache(const char *dir);
 
 /* Everything a plan produces for one input: forward with and without a scale buffer, backward
  * with the forward's scale and with scale NULL. Each output buffer is poisoned before each run. */
@@ -182,6 +184,17 @@ double   tu_rng_normal(struct tu_rng *g);                   /* N(0, 1) */
 /* count inputs for d: x normal of magnitude mag, one in ten 10 times that; dy N(0, 1); both
  * rounded to half for FLOAT16. */
 void     tu_random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count, double mag);
+
+/* A case's inputs and what the float64 reference makes of them (count elements each):
+ * tu_case_random draws x and dy as tu_random_inputs does and runs the reference (asserted);
+ * tu_case_free releases them. */
+struct tu_case {
+    size_t count;
+    float *x, *dy;
+    double *y, *s, *dx;
+};
+void     tu_case_random(struct tu_case *k, const lrncl_desc *d, struct tu_rng *g, double mag);
+void     tu_case_free(struct tu_case *k);
 
 /* A descriptor: lrncl_desc_init(mode) defaults, then the given convention, parameters and
  * NCHW shape. */
