@@ -22,17 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AC LRNCL_ACROSS_CHANNELS
-#define WI LRNCL_WITHIN_CHANNEL
-#define CF LRNCL_CONVENTION_CAFFE
-#define PT LRNCL_CONVENTION_PYTORCH
-#define OX LRNCL_CONVENTION_ONNX
-#define TF LRNCL_CONVENTION_TENSORFLOW
-#define CU LRNCL_CONVENTION_CUDNN
-#define MI LRNCL_CONVENTION_MIOPEN
-#define DN LRNCL_CONVENTION_ONEDNN
-#define EX LRNCL_CONVENTION_EXPLICIT
-
 /* ---- helpers ------------------------------------------------------------------------------ */
 /* Normal inputs of magnitude mag, one in ten scaled up; rounded to half for FLOAT16. */
 static void random_inputs(struct tu_rng *g, const lrncl_desc *d, float *x, float *dy, size_t count, double mag)

@@ -124,7 +124,6 @@ static void bwd_refused(const char *label, lrncl_status want, lrncl_plan *p, cl_
     expect_refused(label, st, want, ev);
 }
 
-
 /* ---- the call rows (tests/cases/errors_calls.inc) ------------------------------------------ */
 enum call_kind { FWD, BWD };
 enum call_plan { PFIX, PNULL, POTHER };
@@ -250,7 +249,6 @@ Test(errors, bad_wait_list)
     cr_expect(tu_still_poisoned(Y, COUNT) && tu_still_poisoned(S, COUNT), "forward(num_wait 1, wait NULL) ran");
 }
 
-
 /* ---- the descriptor rows (tests/cases/errors_descriptors.inc) ------------------------------ */
 struct desc_case {
     const char *group, *label;
@@ -334,9 +332,6 @@ static lrncl_desc moded(lrncl_mode m)
     return d;
 }
 
-#define AC LRNCL_ACROSS_CHANNELS
-#define WI LRNCL_WITHIN_CHANNEL
-
 static lrncl_desc conv(lrncl_convention c, lrncl_mode m, int size, float k)
 {
     lrncl_desc d = with(m, size, 1, 0.75f, k);
@@ -365,15 +360,6 @@ static lrncl_desc explicit_window(int lo, int hi, lrncl_alpha_divisor div, int s
     d.use_k = use_k;
     return d;
 }
-
-#define PT LRNCL_CONVENTION_PYTORCH
-#define OX LRNCL_CONVENTION_ONNX
-#define TF LRNCL_CONVENTION_TENSORFLOW
-#define CU LRNCL_CONVENTION_CUDNN
-#define MI LRNCL_CONVENTION_MIOPEN
-#define DN LRNCL_CONVENTION_ONEDNN
-#define CF LRNCL_CONVENTION_CAFFE
-#define EX LRNCL_CONVENTION_EXPLICIT
 
 /* dtype and layout values, and strided views that map two positions to one element. */
 static lrncl_desc strided(size_t n, size_t c, size_t h, size_t w, size_t sn, size_t sc, size_t sh, size_t sw)
@@ -720,7 +706,6 @@ Test(errors, buffer_too_small_views)
     tu_release(&hx);
     lrncl_plan_release(ph);
 }
-
 
 /* A queue, buffer or plan of another cl_context (on the same device) is refused. */
 Test(errors, context_mismatch)

@@ -18,13 +18,6 @@
 
 TestSuite(fpga, .init = tu_setup, .fini = tu_teardown, .timeout = 300);
 
-#define AC LRNCL_ACROSS_CHANNELS
-#define WI LRNCL_WITHIN_CHANNEL
-#define CF LRNCL_CONVENTION_CAFFE
-#define PT LRNCL_CONVENTION_PYTORCH
-#define MI LRNCL_CONVENTION_MIOPEN
-#define EX LRNCL_CONVENTION_EXPLICIT
-
 /* The length of a line buffer of lrn_fpga.cl (host/internal.h LRNCL_FPGA_LINE): within, planes
  * wider than this many columns are walked in tiles; across (NCHW, strided), planes of more
  * positions than this. */

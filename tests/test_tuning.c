@@ -60,8 +60,6 @@ struct tuning_case {
     lrncl_layout layout;
 };
 
-#define AC LRNCL_ACROSS_CHANNELS
-#define WI LRNCL_WITHIN_CHANNEL
 #define F32 LRNCL_FLOAT32
 #define F16 LRNCL_FLOAT16
 #define NCHW LRNCL_LAYOUT_NCHW

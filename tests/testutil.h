@@ -196,6 +196,18 @@ struct tu_case {
 void     tu_case_random(struct tu_case *k, const lrncl_desc *d, struct tu_rng *g, double mag);
 void     tu_case_free(struct tu_case *k);
 
+/* Short names for modes and conventions, as the case tables (tests/cases/) write them. */
+#define AC LRNCL_ACROSS_CHANNELS
+#define WI LRNCL_WITHIN_CHANNEL
+#define CF LRNCL_CONVENTION_CAFFE
+#define PT LRNCL_CONVENTION_PYTORCH
+#define OX LRNCL_CONVENTION_ONNX
+#define TF LRNCL_CONVENTION_TENSORFLOW
+#define CU LRNCL_CONVENTION_CUDNN
+#define MI LRNCL_CONVENTION_MIOPEN
+#define DN LRNCL_CONVENTION_ONEDNN
+#define EX LRNCL_CONVENTION_EXPLICIT
+
 /* A descriptor: lrncl_desc_init(mode) defaults, then the given convention, parameters and
  * NCHW shape. */
 lrncl_desc tu_desc(lrncl_convention conv, lrncl_mode mode, int size, float alpha, float beta, float k, size_t n,
