@@ -25,17 +25,22 @@ static void info_of(const struct stat *st, lrncl_file_info *info) {
     info->uid = (unsigned long)st->st_uid;
 }
 
+/* What st (a file or a folder) fails of the owner and mode the flags ask for, or LRNCL_FILE_OK. */
+static lrncl_file_result trust(const struct stat *st, unsigned flags) {
+    if ((flags & LRNCL_FILE_OWNED) && st->st_uid != geteuid())
+        return LRNCL_FILE_NOT_OWNED;
+    if ((flags & LRNCL_FILE_PRIVATE) && (st->st_mode & (S_IWGRP | S_IWOTH)))
+        return LRNCL_FILE_SHARED;
+    return LRNCL_FILE_OK;
+}
+
 /* What st (of a file opened with these flags) fails, or LRNCL_FILE_OK. */
 static lrncl_file_result judge(const struct stat *st, unsigned flags) {
     if (S_ISDIR(st->st_mode))
         return LRNCL_FILE_DIRECTORY;
     if (!S_ISREG(st->st_mode))
         return LRNCL_FILE_NOT_REGULAR;
-    if ((flags & LRNCL_FILE_OWNED) && st->st_uid != geteuid())
-        return LRNCL_FILE_NOT_OWNED;
-    if ((flags & LRNCL_FILE_PRIVATE) && (st->st_mode & (S_IWGRP | S_IWOTH)))
-        return LRNCL_FILE_SHARED;
-    return LRNCL_FILE_OK;
+    return trust(st, flags);
 }
 #endif
 
@@ -188,11 +193,7 @@ lrncl_file_result lrncl__dir_check(const char *path, unsigned flags, lrncl_file_
     if (!ok)
         return LRNCL_FILE_ERROR;
     info_of(&st, info);
-    if ((flags & LRNCL_FILE_OWNED) && st.st_uid != geteuid())
-        return LRNCL_FILE_NOT_OWNED;
-    if ((flags & LRNCL_FILE_PRIVATE) && (st.st_mode & (S_IWGRP | S_IWOTH)))
-        return LRNCL_FILE_SHARED;
-    return LRNCL_FILE_OK;
+    return trust(&st, flags);
 #else
     (void)path, (void)flags;
     return LRNCL_FILE_ERROR;
